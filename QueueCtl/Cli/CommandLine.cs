@@ -1,0 +1,99 @@
+using System.Reflection;
+using CommandLine;
+using CommandLine.Text;
+
+namespace QueueCtl.Cli;
+
+/// <summary>Parses the arguments, maps help/version to stdout and exit 0, parse errors to one sentence and exit 2.</summary>
+internal static class CommandLineEntry
+{
+    public static readonly Type[] Verbs =
+    [
+        typeof(InitOptions), typeof(EnqueueOptions), typeof(StatusOptions), typeof(ListOptions),
+        typeof(ShowOptions), typeof(ConfigOptions),
+    ];
+
+    public static string Version =>
+        typeof(CommandLineEntry).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+
+    public static int Run(string[] args, CliConsole console)
+    {
+        using var parser = new Parser(settings =>
+        {
+            settings.HelpWriter = null;
+            settings.CaseSensitive = true;
+            settings.MaximumDisplayWidth = 80;
+            settings.AllowMultiInstance = false;
+        });
+        var result = parser.ParseArguments(args, Verbs);
+        if (result is NotParsed<object> notParsed)
+        {
+            return Refuse(result, notParsed.Errors.ToList(), args, console);
+        }
+
+        return result.Value switch
+        {
+            InitOptions o => InitCommand.Run(o, console),
+            EnqueueOptions o => EnqueueCommand.Run(o, console),
+            StatusOptions o => StatusCommand.Run(o, console),
+            ListOptions o => ListCommand.Run(o, console),
+            ShowOptions o => ShowCommand.Run(o, console),
+            ConfigOptions o => ConfigCommand.Run(o, console),
+            _ => throw new InvalidOperationException($"No handler for {result.Value.GetType().Name}."),
+        };
+    }
+
+    private static int Refuse(ParserResult<object> result, List<Error> errors, string[] args, CliConsole console)
+    {
+        if (errors.IsVersion())
+        {
+            console.Out.WriteLine($"queuectl {Version}");
+            return 0;
+        }
+        if (errors.IsHelp())
+        {
+            console.Out.Write(Help(result));
+            return 0;
+        }
+        var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : null;
+        var seeHelp = verb is null || errors.Any(e => e is BadVerbSelectedError)
+            ? "run 'queuectl --help' for the commands"
+            : $"see 'queuectl {verb} --help'";
+        console.Error.WriteLine($"queuectl: {Describe(errors[0])}; {seeHelp}.");
+        return Failure.InvalidUsage;
+    }
+
+    public static string Help(ParserResult<object> result)
+    {
+        var help = HelpText.AutoBuild(result, h =>
+        {
+            h.Heading = $"queuectl {Version}";
+            h.Copyright = "A background job queue for shell commands, stored in plain folders.";
+            h.AdditionalNewLineAfterOption = false;
+            h.AddDashesToOption = true;
+            h.MaximumDisplayWidth = 80;
+            return h;
+        }, e => e, verbsIndex: true);
+        return help.ToString().TrimEnd() + Environment.NewLine;
+    }
+
+    private static string Describe(Error error) => error switch
+    {
+        NoVerbSelectedError => "no command given",
+        BadVerbSelectedError e => $"unknown command '{e.Token}'",
+        UnknownOptionError e => $"unknown option '{Dashed(e.Token)}'",
+        MissingRequiredOptionError e => e.NameInfo.LongName.Length > 0 || e.NameInfo.ShortName.Length > 0
+            ? $"missing required {Name(e.NameInfo)}"
+            : "a required argument is missing",
+        MissingValueOptionError e => $"option {Name(e.NameInfo)} needs a value",
+        BadFormatConversionError e => $"the value of {Name(e.NameInfo)} has the wrong format",
+        RepeatedOptionError e => $"option {Name(e.NameInfo)} is given more than once",
+        SequenceOutOfRangeError e => $"option {Name(e.NameInfo)} has the wrong number of values",
+        _ => $"invalid arguments ({error.Tag})",
+    };
+
+    private static string Dashed(string token) => token.Length == 1 ? "-" + token : "--" + token;
+
+    private static string Name(NameInfo name) =>
+        name.LongName.Length > 0 ? $"'--{name.LongName}'" : name.ShortName.Length > 0 ? $"'-{name.ShortName}'" : "argument";
+}

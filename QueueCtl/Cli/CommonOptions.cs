@@ -1,0 +1,20 @@
+using CommandLine;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Cli;
+
+/// <summary>Options every verb takes.</summary>
+internal abstract class CommonOptions
+{
+    [Option("home", MetaValue = "DIR", HelpText = "Queue home (default: $QUEUECTL_HOME, else ~/.queuectl).")]
+    public string? Home { get; set; }
+
+    public QueueHome ResolveHome() => QueueHome.Resolve(Home);
+}
+
+/// <summary>Options of verbs that print data.</summary>
+internal abstract class DataOptions : CommonOptions
+{
+    [Option("json", HelpText = "Print machine-readable JSON.")]
+    public bool Json { get; set; }
+}

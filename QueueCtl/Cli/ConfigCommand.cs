@@ -1,0 +1,91 @@
+using CommandLine;
+using QueueCtl.Config;
+
+namespace QueueCtl.Cli;
+
+[Verb("config", HelpText = "Read or change settings: config set KEY VALUE | config get KEY | config list.")]
+internal sealed class ConfigOptions : DataOptions
+{
+    [Value(0, MetaName = "action", Required = true, HelpText = "set, get or list.")]
+    public string Action { get; set; } = "";
+
+    [Value(1, MetaName = "key", HelpText = "max-retries, backoff-base, backoff-max, job-timeout or worker-lease (snake_case works too).")]
+    public string? Key { get; set; }
+
+    [Value(2, MetaName = "value", HelpText = "The new value (with set).")]
+    public string? Value { get; set; }
+}
+
+internal static class ConfigCommand
+{
+    public static int Run(ConfigOptions options, CliConsole console)
+    {
+        var home = options.ResolveHome();
+        switch (options.Action)
+        {
+            case "set":
+            {
+                if (options.Key is null || options.Value is null)
+                {
+                    throw Failure.Usage("Usage: queuectl config set KEY VALUE.");
+                }
+                var key = SettingKeys.Find(options.Key);
+                var settings = key.Apply(options.Value, ConfigStore.Load(home));
+                home.EnsureCreated();
+                ConfigStore.Save(home, settings);
+                console.Out.WriteLine($"{key.Name} = {key.Show(settings)}");
+                return 0;
+            }
+            case "get":
+            {
+                if (options.Key is null || options.Value is not null)
+                {
+                    throw Failure.Usage("Usage: queuectl config get KEY.");
+                }
+                var key = SettingKeys.Find(options.Key);
+                var value = key.Show(ConfigStore.Load(home));
+                if (options.Json)
+                {
+                    Output.Json(console.Out, w =>
+                    {
+                        w.WriteStartObject();
+                        w.WriteString(key.Name, value);
+                        w.WriteEndObject();
+                    });
+                }
+                else
+                {
+                    console.Out.WriteLine(value);
+                }
+                return 0;
+            }
+            case "list":
+            {
+                if (options.Key is not null)
+                {
+                    throw Failure.Usage("Usage: queuectl config list.");
+                }
+                var settings = ConfigStore.Load(home);
+                if (options.Json)
+                {
+                    Output.Json(console.Out, w =>
+                    {
+                        w.WriteStartObject();
+                        foreach (var key in SettingKeys.All)
+                        {
+                            w.WriteString(key.Name, key.Show(settings));
+                        }
+                        w.WriteEndObject();
+                    });
+                }
+                else
+                {
+                    Output.Table(console.Out, SettingKeys.All.Select(k => new[] { k.Name, k.Show(settings), k.Description }).ToList());
+                }
+                return 0;
+            }
+            default:
+                throw Failure.Usage($"Unknown config action '{options.Action}'; use set, get or list.");
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using System.Text.Json;
+using CommandLine;
+using QueueCtl.Jobs;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Cli;
+
+[Verb("list", HelpText = "List jobs, oldest first.")]
+internal sealed class ListOptions : DataOptions
+{
+    [Option("state", MetaValue = "S", HelpText = "Only this state: pending, processing, completed, failed or dead.")]
+    public string? State { get; set; }
+
+    [Option("limit", MetaValue = "N", HelpText = "At most N jobs.")]
+    public int? Limit { get; set; }
+}
+
+internal static class ListCommand
+{
+    public static int Run(ListOptions options, CliConsole console)
+    {
+        if (options.State is not null && !JobState.IsValid(options.State))
+        {
+            throw Failure.Usage($"Unknown state '{options.State}'; valid states are {string.Join(", ", JobState.All)}.");
+        }
+        if (options.Limit is <= 0)
+        {
+            throw Failure.Usage("--limit must be a positive number.");
+        }
+
+        var store = new JobStore(options.ResolveHome());
+        var states = options.State is null ? JobState.All : [options.State];
+        var jobs = states
+            .SelectMany(store.ReadAll)
+            .OrderBy(s => s.Job?.CreatedAt ?? DateTime.MaxValue)
+            .ThenBy(s => s.Id, StringComparer.Ordinal)
+            .Take(options.Limit ?? int.MaxValue)
+            .ToList();
+
+        if (options.Json)
+        {
+            Output.Json(console.Out, w =>
+            {
+                w.WriteStartArray();
+                foreach (var stored in jobs)
+                {
+                    if (stored.Job is { } job)
+                    {
+                        JsonSerializer.Serialize(w, job with { State = stored.State }, JobJson.Default.Job);
+                    }
+                    else
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("id", stored.Id);
+                        w.WriteString("state", stored.State);
+                        w.WriteString("error", stored.Error);
+                        w.WriteEndObject();
+                    }
+                }
+                w.WriteEndArray();
+            });
+            return 0;
+        }
+
+        if (jobs.Count == 0)
+        {
+            console.Out.WriteLine(options.State is null ? "No jobs." : $"No {options.State} jobs.");
+            return 0;
+        }
+        var now = DateTime.UtcNow;
+        var rows = new List<string[]> { new[] { "ID", "STATE", "ATTEMPTS", "PRIORITY", "CREATED", "COMMAND" } };
+        foreach (var stored in jobs)
+        {
+            if (stored.Job is { } job)
+            {
+                rows.Add(
+                [
+                    job.Id, stored.State, $"{job.Attempts}/{job.MaxRetries + 1}", Output.Number(job.EffectivePriority),
+                    Output.Relative(job.CreatedAt, now), Output.Shorten(job.Command, 60),
+                ]);
+            }
+            else
+            {
+                rows.Add([stored.Id, stored.State, "-", "-", "-", $"(unreadable: {stored.Error})"]);
+            }
+        }
+        Output.Table(console.Out, rows);
+        return 0;
+    }
+}

@@ -1,0 +1,105 @@
+using CommandLine;
+using QueueCtl.Jobs;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Cli;
+
+[Verb("status", HelpText = "Count jobs per state (pending split into ready and scheduled), workers, next scheduled run.")]
+internal sealed class StatusOptions : DataOptions
+{
+}
+
+/// <summary>A snapshot of the queue's counts.</summary>
+internal sealed record QueueCounts(
+    int Ready, int Scheduled, int Processing, int Completed, int Failed, int Dead, int Rejected, int Workers, DateTime? NextRun)
+{
+    public int Pending => Ready + Scheduled;
+
+    public static QueueCounts Take(QueueHome home, DateTime now)
+    {
+        var store = new JobStore(home);
+        int ready = 0, scheduled = 0;
+        DateTime? next = null;
+        foreach (var stored in store.ReadAll(JobState.Pending))
+        {
+            if (stored.Job?.NotBefore is { } notBefore && notBefore > now)
+            {
+                scheduled++;
+                next = next is null || notBefore < next ? notBefore : next;
+            }
+            else
+            {
+                ready++;
+            }
+        }
+        foreach (var stored in store.ReadAll(JobState.Failed))
+        {
+            if (stored.Job?.NotBefore is { } notBefore)
+            {
+                next = next is null || notBefore < next ? notBefore : next;
+            }
+        }
+        return new QueueCounts(
+            ready,
+            scheduled,
+            store.Count(JobState.Processing),
+            store.Count(JobState.Completed),
+            store.Count(JobState.Failed),
+            store.Count(JobState.Dead),
+            CountFiles(home.Rejected, f => !f.EndsWith(".reason", StringComparison.Ordinal)),
+            CountFiles(home.Workers, f => f.EndsWith(".json", StringComparison.Ordinal)),
+            next);
+    }
+
+    private static int CountFiles(string folder, Func<string, bool> keep) =>
+        Directory.Exists(folder) ? Directory.EnumerateFiles(folder).Count(f => keep(Path.GetFileName(f))) : 0;
+}
+
+internal static class StatusCommand
+{
+    public static int Run(StatusOptions options, CliConsole console)
+    {
+        var now = DateTime.UtcNow;
+        var counts = QueueCounts.Take(options.ResolveHome(), now);
+        if (options.Json)
+        {
+            Output.Json(console.Out, w =>
+            {
+                w.WriteStartObject();
+                w.WriteNumber("pending", counts.Pending);
+                w.WriteNumber("ready", counts.Ready);
+                w.WriteNumber("scheduled", counts.Scheduled);
+                w.WriteNumber("processing", counts.Processing);
+                w.WriteNumber("completed", counts.Completed);
+                w.WriteNumber("failed", counts.Failed);
+                w.WriteNumber("dead", counts.Dead);
+                w.WriteNumber("rejected", counts.Rejected);
+                w.WriteNumber("workers", counts.Workers);
+                if (counts.NextRun is { } next)
+                {
+                    w.WriteString("next_run", UtcTimestamp.ToText(next));
+                }
+                else
+                {
+                    w.WriteNull("next_run");
+                }
+                w.WriteEndObject();
+            });
+            return 0;
+        }
+
+        string[] Row(string name, int count, string note = "") => [name, Output.Number(count), note];
+        Output.Table(console.Out,
+        [
+            Row("pending", counts.Pending, $"{counts.Ready} ready, {counts.Scheduled} scheduled"),
+            Row("processing", counts.Processing),
+            Row("completed", counts.Completed),
+            Row("failed", counts.Failed, counts.Failed > 0 ? "waiting to retry" : ""),
+            Row("dead", counts.Dead, counts.Dead > 0 ? "retries exhausted" : ""),
+            Row("rejected", counts.Rejected, counts.Rejected > 0 ? "invalid dropped files, see rejected/" : ""),
+            Row("workers", counts.Workers),
+            ["next run", counts.NextRun is { } at ? $"{UtcTimestamp.ToText(at)} ({Output.Relative(at, now)})" : "none"],
+        ]);
+        return 0;
+    }
+}

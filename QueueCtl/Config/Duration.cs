@@ -1,0 +1,48 @@
+using System.Globalization;
+
+namespace QueueCtl.Config;
+
+/// <summary>Durations as people type them: 30, 30s, 1.5s, 5m, 1h, 7d (a bare number is seconds).</summary>
+internal static class Duration
+{
+    public const string Hint = "a duration such as 30s, 5m, 1h or 7d";
+
+    public static bool TryParse(string? text, out TimeSpan duration)
+    {
+        duration = default;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return false;
+        }
+        text = text.Trim();
+        var unit = char.IsLetter(text[^1]) ? text[^1] : 's';
+        var number = char.IsLetter(text[^1]) ? text[..^1] : text;
+        if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
+            || double.IsInfinity(value))
+        {
+            return false;
+        }
+        double? seconds = unit switch
+        {
+            's' => value,
+            'm' => value * 60,
+            'h' => value * 3600,
+            'd' => value * 86400,
+            _ => null,
+        };
+        if (seconds is null || seconds > TimeSpan.MaxValue.TotalSeconds / 2)
+        {
+            return false;
+        }
+        duration = TimeSpan.FromSeconds(seconds.Value);
+        return true;
+    }
+
+    public static TimeSpan Parse(string? text, string what) =>
+        TryParse(text, out var duration)
+            ? duration
+            : throw Failure.Usage($"Invalid {what} '{text}': expected {Hint}.");
+
+    /// <summary>Seconds as the shortest exact text: 30, 1.5.</summary>
+    public static string Seconds(double seconds) => seconds.ToString("0.###", CultureInfo.InvariantCulture);
+}

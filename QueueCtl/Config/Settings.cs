@@ -1,0 +1,14 @@
+using System.Text.Json.Serialization;
+
+namespace QueueCtl.Config;
+
+/// <summary>config.json: the queue's settings. Durations are stored in seconds.</summary>
+internal sealed record Settings
+{
+    [JsonPropertyName("max_retries")] public int MaxRetries { get; init; } = 3;
+    [JsonPropertyName("backoff_base")] public double BackoffBase { get; init; } = 2;
+    [JsonPropertyName("backoff_max")] public double BackoffMaxSeconds { get; init; } = 3600;
+    /// <summary>0 means no default timeout.</summary>
+    [JsonPropertyName("job_timeout")] public double JobTimeoutSeconds { get; init; }
+    [JsonPropertyName("worker_lease")] public double WorkerLeaseSeconds { get; init; } = 30;
+}

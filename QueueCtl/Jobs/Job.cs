@@ -1,0 +1,46 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace QueueCtl.Jobs;
+
+/// <summary>
+/// One job file. Property order here is the order of keys on disk; optional keys are
+/// omitted while null, so `cat` shows only what applies.
+/// </summary>
+internal sealed record Job
+{
+    [JsonPropertyName("id")] public required string Id { get; init; }
+    [JsonPropertyName("command")] public required string Command { get; init; }
+    [JsonPropertyName("state")] public required string State { get; init; }
+    [JsonPropertyName("attempts")] public int Attempts { get; init; }
+    [JsonPropertyName("max_retries")] public int MaxRetries { get; init; }
+    [JsonPropertyName("created_at")] public DateTime CreatedAt { get; init; }
+    [JsonPropertyName("updated_at")] public DateTime UpdatedAt { get; init; }
+    [JsonPropertyName("priority")] public int? Priority { get; init; }
+    [JsonPropertyName("not_before")] public DateTime? NotBefore { get; init; }
+    [JsonPropertyName("timeout_seconds")] public double? TimeoutSeconds { get; init; }
+    [JsonPropertyName("cwd")] public string? Cwd { get; init; }
+    [JsonPropertyName("env")] public Dictionary<string, string>? Env { get; init; }
+    [JsonPropertyName("worker_id")] public string? WorkerId { get; init; }
+    [JsonPropertyName("started_at")] public DateTime? StartedAt { get; init; }
+    [JsonPropertyName("finished_at")] public DateTime? FinishedAt { get; init; }
+    [JsonPropertyName("exit_code")] public int? ExitCode { get; init; }
+    [JsonPropertyName("last_error")] public string? LastError { get; init; }
+    [JsonPropertyName("history")] public List<Attempt>? History { get; init; }
+    [JsonPropertyName("meta")] public JsonElement? Meta { get; init; }
+
+    [JsonIgnore] public int EffectivePriority => Priority ?? 0;
+}
+
+/// <summary>One finished attempt, appended to <see cref="Job.History"/>.</summary>
+internal sealed record Attempt
+{
+    [JsonPropertyName("attempt")] public int Number { get; init; }
+    [JsonPropertyName("worker")] public string? Worker { get; init; }
+    [JsonPropertyName("started_at")] public DateTime StartedAt { get; init; }
+    [JsonPropertyName("finished_at")] public DateTime FinishedAt { get; init; }
+    [JsonPropertyName("duration_seconds")] public double DurationSeconds { get; init; }
+    [JsonPropertyName("exit_code")] public int? ExitCode { get; init; }
+    [JsonPropertyName("outcome")] public string? Outcome { get; init; }
+    [JsonPropertyName("error")] public string? Error { get; init; }
+}

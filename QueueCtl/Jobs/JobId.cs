@@ -1,0 +1,23 @@
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+
+namespace QueueCtl.Jobs;
+
+/// <summary>Job ids become file names, so only a safe alphabet is allowed.</summary>
+internal static partial class JobId
+{
+    public const string Rule = "1 to 128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit";
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+    private static partial Regex Pattern();
+
+    public static bool IsValid(string id) => Pattern().IsMatch(id);
+
+    /// <summary>A new id that sorts by creation time: 20251104-103000-123-9f2c4a1b.</summary>
+    public static string New(DateTime utc)
+    {
+        Span<byte> random = stackalloc byte[4];
+        RandomNumberGenerator.Fill(random);
+        return $"{utc:yyyyMMdd-HHmmss-fff}-{Convert.ToHexStringLower(random)}";
+    }
+}

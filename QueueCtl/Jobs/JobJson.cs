@@ -1,0 +1,35 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using QueueCtl.Config;
+
+namespace QueueCtl.Jobs;
+
+/// <summary>Source-generated System.Text.Json metadata for every type queuectl writes or reads.</summary>
+[JsonSourceGenerationOptions(
+    WriteIndented = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    Converters = [typeof(UtcTimestampConverter)])]
+[JsonSerializable(typeof(Job))]
+[JsonSerializable(typeof(Settings))]
+[JsonSerializable(typeof(Dictionary<string, JsonElement>))]
+[JsonSerializable(typeof(List<Job>))]
+[JsonSerializable(typeof(List<Attempt>))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
+[JsonSerializable(typeof(Dictionary<string, object>))]
+[JsonSerializable(typeof(List<Dictionary<string, object>>))]
+[JsonSerializable(typeof(string))]
+[JsonSerializable(typeof(int))]
+[JsonSerializable(typeof(long))]
+[JsonSerializable(typeof(double))]
+internal sealed partial class JobJson : JsonSerializerContext
+{
+    public static byte[] Serialize(Job job)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(job, Default.Job);
+        return [.. bytes, (byte)'\n'];
+    }
+
+    /// <summary>Reads a job file written by queuectl (already validated when it entered the queue).</summary>
+    public static Job Deserialize(ReadOnlySpan<byte> utf8) =>
+        JsonSerializer.Deserialize(utf8, Default.Job) ?? throw new JsonException("The job file holds null.");
+}

@@ -1,0 +1,147 @@
+using QueueCtl.Jobs;
+
+namespace QueueCtl.Storage;
+
+/// <summary>A job file found on disk: where it is and what it says (null when it does not parse).</summary>
+internal sealed record StoredJob(string State, string Path, Job? Job, string? Error)
+{
+    public string Id => System.IO.Path.GetFileNameWithoutExtension(Path);
+}
+
+/// <summary>
+/// Reading and adding job files. Enqueue commits at the instant of one rename into pending/
+/// without replace; a listing is a snapshot that may already be stale when printed.
+/// </summary>
+internal sealed class JobStore(QueueHome home)
+{
+    public QueueHome Home { get; } = home;
+
+    /// <summary>Adds a pending job; refuses an id that any state already holds.</summary>
+    public void Enqueue(Job job)
+    {
+        var existing = Locate(job.Id);
+        if (existing is not null)
+        {
+            throw Failure.Operation($"A job with id '{job.Id}' already exists (state {existing.State}).");
+        }
+        var destination = Home.JobPath(JobState.Pending, job.Id);
+        if (!AtomicFile.Write(Home, destination, JobJson.Serialize(job), noReplace: true))
+        {
+            throw Failure.Operation($"A job with id '{job.Id}' already exists (state pending).");
+        }
+    }
+
+    /// <summary>Where a job is right now, or null. The answer can change the next moment.</summary>
+    public StoredJob? Locate(string id)
+    {
+        if (!JobId.IsValid(id) || !Home.Exists)
+        {
+            return null;
+        }
+        foreach (var state in JobState.All)
+        {
+            foreach (var folder in Folders(state))
+            {
+                var path = Path.Combine(folder, id + ".json");
+                if (File.Exists(path))
+                {
+                    return Read(state, path);
+                }
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The job files of one state (processing spans every worker's folder).</summary>
+    public IEnumerable<string> Files(string state)
+    {
+        foreach (var folder in Folders(state))
+        {
+            IEnumerable<string> names;
+            try
+            {
+                names = Directory.EnumerateFiles(folder);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // RACE: a worker's processing folder can be removed while we list.
+                continue;
+            }
+            foreach (var path in names)
+            {
+                if (QueueHome.IsJobFileName(Path.GetFileName(path)))
+                {
+                    yield return path;
+                }
+            }
+        }
+    }
+
+    public int Count(string state) => Files(state).Count();
+
+    public IEnumerable<StoredJob> ReadAll(string state)
+    {
+        foreach (var path in Files(state))
+        {
+            var job = Read(state, path);
+            if (job is not null)
+            {
+                yield return job;
+            }
+        }
+    }
+
+    /// <summary>Reads one file; null when it vanished meanwhile (moved by a worker).</summary>
+    public static StoredJob? Read(string state, string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (FileNotFoundException)
+        {
+            return null; // RACE: moved to another state between listing and reading.
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null; // RACE: a worker's folder went away.
+        }
+        try
+        {
+            return new StoredJob(state, path, JobJson.Deserialize(bytes), null);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            // A dropped file is only normalised when a worker takes it: read it the way a worker would.
+            try
+            {
+                var name = Path.GetFileNameWithoutExtension(path);
+                var job = JobParser.Parse(System.Text.Encoding.UTF8.GetString(bytes),
+                    new JobDefaults(0, null, File.GetLastWriteTimeUtc(path)), name) with { State = state };
+                return new StoredJob(state, path, job, null);
+            }
+            catch (Failure failure)
+            {
+                return new StoredJob(state, path, null, failure.Message);
+            }
+        }
+    }
+
+    private IEnumerable<string> Folders(string state)
+    {
+        var folder = Home.StateFolder(state);
+        if (state != JobState.Processing)
+        {
+            return [folder];
+        }
+        try
+        {
+            return Directory.EnumerateDirectories(folder).ToList();
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return [];
+        }
+    }
+}

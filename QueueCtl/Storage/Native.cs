@@ -1,0 +1,126 @@
+using System.Runtime.InteropServices;
+
+namespace QueueCtl.Storage;
+
+/// <summary>What a rename did. Losing a race is a normal outcome, not an exception.</summary>
+internal enum MoveResult
+{
+    Moved,
+    /// <summary>ENOENT: the source is gone (another process moved it first).</summary>
+    SourceMissing,
+    /// <summary>EEXIST: the destination name is taken (only with noReplace).</summary>
+    DestinationExists,
+}
+
+/// <summary>
+/// The few POSIX calls .NET does not expose: rename without replace, and fsync of a directory.
+/// File.Move(overwrite: false) is lstat + rename, which is not atomic (see ARCHITECTURE.md).
+/// </summary>
+internal static partial class Native
+{
+    private const int AtFdCwd = -100;
+    private const uint RenameNoReplace = 1;
+    private const int ENOENT = 2;
+    private const int EEXIST = 17;
+    private const int EINVAL = 22;
+    private const int ENOSYS = 38;
+    private const int OReadOnly = 0;
+    private const int ODirectory = 0x10000; // O_DIRECTORY on x86-64 and arm64 Linux
+    private const int OCloExec = 0x80000;
+
+    private static bool _noReplaceUnsupported;
+
+    [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int RenameAt2(int oldDirFd, string oldPath, int newDirFd, string newPath, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int RenamePlain(string oldPath, string newPath);
+
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Link(string oldPath, string newPath);
+
+    [LibraryImport("libc", EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Unlink(string path);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
+
+    /// <summary>
+    /// rename(2) of <paramref name="source"/> to <paramref name="destination"/>. With
+    /// <paramref name="noReplace"/> an existing destination is never overwritten
+    /// (renameat2 RENAME_NOREPLACE, or link + unlink where the file system lacks it).
+    /// </summary>
+    public static MoveResult Move(string source, string destination, bool noReplace)
+    {
+        if (!noReplace)
+        {
+            return Check(RenamePlain(source, destination), source, destination);
+        }
+        if (!Volatile.Read(ref _noReplaceUnsupported))
+        {
+            if (RenameAt2(AtFdCwd, source, AtFdCwd, destination, RenameNoReplace) == 0)
+            {
+                return MoveResult.Moved;
+            }
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno is not (EINVAL or ENOSYS))
+            {
+                return Classify(errno, source, destination);
+            }
+            Volatile.Write(ref _noReplaceUnsupported, true);
+        }
+
+        // link(2) fails with EEXIST rather than replace, so link + unlink never overwrites.
+        var linked = Check(Link(source, destination), source, destination);
+        if (linked == MoveResult.Moved && Unlink(source) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            // RACE: ENOENT means another process unlinked the source after our link: the move still happened once.
+            if (errno != ENOENT)
+            {
+                throw Error(errno, $"unlink '{source}'");
+            }
+        }
+        return linked;
+    }
+
+    /// <summary>Flushes a directory's entries, so that a rename into it survives a power cut.</summary>
+    public static void FsyncDirectory(string directory)
+    {
+        var fd = Open(directory, OReadOnly | ODirectory | OCloExec);
+        if (fd < 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), $"open directory '{directory}'");
+        }
+        try
+        {
+            if (Fsync(fd) != 0)
+            {
+                throw Error(Marshal.GetLastPInvokeError(), $"fsync directory '{directory}'");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    private static MoveResult Check(int result, string source, string destination) =>
+        result == 0 ? MoveResult.Moved : Classify(Marshal.GetLastPInvokeError(), source, destination);
+
+    private static MoveResult Classify(int errno, string source, string destination) => errno switch
+    {
+        ENOENT => MoveResult.SourceMissing,
+        EEXIST => MoveResult.DestinationExists,
+        _ => throw Error(errno, $"rename '{source}' to '{destination}'"),
+    };
+
+    private static IOException Error(int errno, string what) =>
+        new($"Could not {what}: {Marshal.GetPInvokeErrorMessage(errno)}.");
+}
