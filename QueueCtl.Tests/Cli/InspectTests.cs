@@ -26,7 +26,7 @@ public class InspectTests
             Assert.That(status.GetProperty("next_run").GetDateTime().ToUniversalTime(),
                 Is.EqualTo(DateTime.UtcNow.AddHours(1)).Within(TimeSpan.FromMinutes(1)));
         });
-        Assert.That(home.Ok("status"), Does.Contain("1 ready, 1 scheduled").And.Contain("(in 59 m)"));
+        Assert.That(home.Ok("status"), Does.Contain("2  (1 ready, 1 scheduled)").And.Contain("(in 59 m)"));
     }
 
     [Test]

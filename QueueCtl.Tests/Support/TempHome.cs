@@ -43,6 +43,22 @@ public sealed class TempHome : IDisposable
         return document.RootElement.Clone();
     }
 
+    /// <summary>The ids of the jobs in a state's folder.</summary>
+    public List<string> Ids(string state) =>
+        Directory.Exists(PathOf(state))
+            ? Directory.EnumerateFiles(PathOf(state), "*.json").Select(p => Path.GetFileNameWithoutExtension(p)!).Order().ToList()
+            : [];
+
+    /// <summary>Starts detached workers and returns their ids.</summary>
+    public List<string> StartWorkers(int count)
+    {
+        var stdout = Ok("worker", "start", "--count", count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
+    }
+
+    public void WaitForState(string id, string state, TimeSpan within) =>
+        Eventually.True(() => File.Exists(PathOf(state, id + ".json")), within, $"job {id} in {state}/");
+
     public JsonElement ReadJob(string state, string id)
     {
         using var document = JsonDocument.Parse(File.ReadAllText(PathOf(state, id + ".json")));
@@ -68,8 +84,19 @@ public sealed class TempHome : IDisposable
             .ToList();
     }
 
+    /// <summary>Kills every process started against this home (detached workers included), then deletes it.</summary>
     public void Dispose()
     {
+        for (var round = 0; round < 3; round++)
+        {
+            var pids = Processes.WithCommandLineContaining(Root);
+            if (pids.Count == 0)
+            {
+                break;
+            }
+            pids.ForEach(Processes.Kill);
+            Thread.Sleep(50);
+        }
         try
         {
             Directory.Delete(Parent, recursive: true);

@@ -10,7 +10,7 @@ internal static class CommandLineEntry
     public static readonly Type[] Verbs =
     [
         typeof(InitOptions), typeof(EnqueueOptions), typeof(StatusOptions), typeof(ListOptions),
-        typeof(ShowOptions), typeof(ConfigOptions),
+        typeof(ShowOptions), typeof(WorkerOptions), typeof(DlqOptions), typeof(RecoverOptions), typeof(ConfigOptions),
     ];
 
     public static string Version =>
@@ -39,6 +39,9 @@ internal static class CommandLineEntry
             ListOptions o => ListCommand.Run(o, console),
             ShowOptions o => ShowCommand.Run(o, console),
             ConfigOptions o => ConfigCommand.Run(o, console),
+            WorkerOptions o => WorkerCommand.Run(o, console),
+            DlqOptions o => DlqCommand.Run(o, console),
+            RecoverOptions o => RecoverCommand.Run(o, console),
             _ => throw new InvalidOperationException($"No handler for {result.Value.GetType().Name}."),
         };
     }

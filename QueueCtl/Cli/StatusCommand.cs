@@ -88,14 +88,15 @@ internal static class StatusCommand
             return 0;
         }
 
-        string[] Row(string name, int count, string note = "") => [name, Output.Number(count), note];
+        string[] Row(string name, int count, string note = "") =>
+            [name, note.Length == 0 ? Output.Number(count) : $"{Output.Number(count)}  ({note})"];
         Output.Table(console.Out,
         [
             Row("pending", counts.Pending, $"{counts.Ready} ready, {counts.Scheduled} scheduled"),
             Row("processing", counts.Processing),
             Row("completed", counts.Completed),
             Row("failed", counts.Failed, counts.Failed > 0 ? "waiting to retry" : ""),
-            Row("dead", counts.Dead, counts.Dead > 0 ? "retries exhausted" : ""),
+            Row("dead", counts.Dead, counts.Dead > 0 ? "see: queuectl dlq list" : ""),
             Row("rejected", counts.Rejected, counts.Rejected > 0 ? "invalid dropped files, see rejected/" : ""),
             Row("workers", counts.Workers),
             ["next run", counts.NextRun is { } at ? $"{UtcTimestamp.ToText(at)} ({Output.Relative(at, now)})" : "none"],

@@ -30,7 +30,7 @@ internal static class ConfigStore
 
     public static void Save(QueueHome home, Settings settings)
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(settings, JobJson.Default.Settings);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(settings, JobJson.Files.Settings);
         AtomicFile.Write(home, home.ConfigFile, [.. bytes, (byte)'\n'], noReplace: false);
     }
 }

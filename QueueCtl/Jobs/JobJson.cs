@@ -11,6 +11,7 @@ namespace QueueCtl.Jobs;
     Converters = [typeof(UtcTimestampConverter)])]
 [JsonSerializable(typeof(Job))]
 [JsonSerializable(typeof(Settings))]
+[JsonSerializable(typeof(QueueCtl.Processing.WorkerRecord))]
 [JsonSerializable(typeof(Dictionary<string, JsonElement>))]
 [JsonSerializable(typeof(List<Job>))]
 [JsonSerializable(typeof(List<Attempt>))]
@@ -23,9 +24,20 @@ namespace QueueCtl.Jobs;
 [JsonSerializable(typeof(double))]
 internal sealed partial class JobJson : JsonSerializerContext
 {
+    /// <summary>
+    /// Files are for people too: write `&gt;`, `&amp;` and non-ASCII as they are, not as \u escapes
+    /// (the files are never embedded in HTML).
+    /// </summary>
+    public static JobJson Files => s_files ??= new(new JsonSerializerOptions(Default.Options)
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+
+    private static JobJson? s_files;
+
     public static byte[] Serialize(Job job)
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(job, Default.Job);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(job, Files.Job);
         return [.. bytes, (byte)'\n'];
     }
 

@@ -20,6 +20,8 @@ internal static partial class Native
 {
     private const int AtFdCwd = -100;
     private const uint RenameNoReplace = 1;
+    private const uint RenameExchange = 2;
+    private const int ESRCH = 3;
     private const int ENOENT = 2;
     private const int EEXIST = 17;
     private const int EINVAL = 22;
@@ -29,9 +31,13 @@ internal static partial class Native
     private const int OCloExec = 0x80000;
 
     private static bool _noReplaceUnsupported;
+    private static bool _exchangeUnsupported;
 
     [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int RenameAt2(int oldDirFd, string oldPath, int newDirFd, string newPath, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int KillSyscall(int pid, int signal);
 
     [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int RenamePlain(string oldPath, string newPath);
@@ -89,6 +95,44 @@ internal static partial class Native
         }
         return linked;
     }
+
+    /// <summary>
+    /// Atomically swaps two existing names (renameat2 RENAME_EXCHANGE). Returns SourceMissing when
+    /// either is gone: used to replace a file only if it still exists (a fenced rewrite).
+    /// Returns null where the file system cannot exchange.
+    /// </summary>
+    public static MoveResult? Exchange(string first, string second)
+    {
+        if (Volatile.Read(ref _exchangeUnsupported))
+        {
+            return null;
+        }
+        if (RenameAt2(AtFdCwd, first, AtFdCwd, second, RenameExchange) == 0)
+        {
+            return MoveResult.Moved;
+        }
+        var errno = Marshal.GetLastPInvokeError();
+        if (errno is EINVAL or ENOSYS)
+        {
+            Volatile.Write(ref _exchangeUnsupported, true);
+            return null;
+        }
+        return Classify(errno, first, second);
+    }
+
+    /// <summary>kill(2); a negative pid signals a process group. False when no such process.</summary>
+    public static bool Signal(int pid, int signal)
+    {
+        if (KillSyscall(pid, signal) == 0)
+        {
+            return true;
+        }
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == ESRCH ? false : throw Error(errno, $"signal process {pid}");
+    }
+
+    /// <summary>True when a process with this pid exists on this host (it may be another program after pid reuse).</summary>
+    public static bool ProcessExists(int pid) => pid > 0 && (KillSyscall(pid, 0) == 0 || Marshal.GetLastPInvokeError() != ESRCH);
 
     /// <summary>Flushes a directory's entries, so that a rename into it survives a power cut.</summary>
     public static void FsyncDirectory(string directory)

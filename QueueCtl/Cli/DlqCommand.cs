@@ -1,0 +1,152 @@
+using System.Text.Json;
+using CommandLine;
+using QueueCtl.Jobs;
+using QueueCtl.Retries;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Cli;
+
+[Verb("dlq", HelpText = "The dead letter queue: dlq list | dlq retry ID | dlq retry --all.")]
+internal sealed class DlqOptions : DataOptions
+{
+    [Value(0, MetaName = "action", Required = true, HelpText = "list or retry.")]
+    public string Action { get; set; } = "";
+
+    [Value(1, MetaName = "id", HelpText = "retry: the dead job to send back to pending.")]
+    public string? Id { get; set; }
+
+    [Option("all", HelpText = "retry: every dead job.")]
+    public bool All { get; set; }
+}
+
+internal static class DlqCommand
+{
+    public static int Run(DlqOptions options, CliConsole console) => options.Action switch
+    {
+        "list" => List(options, console),
+        "retry" => Retry(options, console),
+        _ => throw Failure.Usage($"Unknown dlq action '{options.Action}'; use list or retry."),
+    };
+
+    private static int List(DlqOptions options, CliConsole console)
+    {
+        if (options.Id is not null || options.All)
+        {
+            throw Failure.Usage("Usage: queuectl dlq list.");
+        }
+        var jobs = new JobStore(options.ResolveHome()).ReadAll(JobState.Dead)
+            .Where(s => s.Job is not null)
+            .Select(s => s.Job!)
+            .OrderBy(j => j.FinishedAt ?? j.UpdatedAt)
+            .ToList();
+        if (options.Json)
+        {
+            Output.Json(console.Out, w =>
+            {
+                w.WriteStartArray();
+                jobs.ForEach(j => JsonSerializer.Serialize(w, j, JobJson.Default.Job));
+                w.WriteEndArray();
+            });
+            return 0;
+        }
+        if (jobs.Count == 0)
+        {
+            console.Out.WriteLine("The dead letter queue is empty.");
+            return 0;
+        }
+        var now = DateTime.UtcNow;
+        var rows = new List<string[]> { new[] { "ID", "ATTEMPTS", "DIED", "LAST ERROR", "COMMAND" } };
+        rows.AddRange(jobs.Select(j => new[]
+        {
+            j.Id, Output.Number(j.Attempts), Output.Relative(j.FinishedAt ?? j.UpdatedAt, now),
+            Output.Shorten(j.LastError ?? "-", 50), Output.Shorten(j.Command, 40),
+        }));
+        Output.Table(console.Out, rows);
+        return 0;
+    }
+
+    private static int Retry(DlqOptions options, CliConsole console)
+    {
+        if (options.All == (options.Id is not null))
+        {
+            throw Failure.Usage("Give one dead job's id, or --all.");
+        }
+        if (options.Id is not null && !JobId.IsValid(options.Id))
+        {
+            throw Failure.Usage($"Invalid id '{options.Id}': an id is {JobId.Rule}.");
+        }
+        var home = options.ResolveHome();
+        var store = new JobStore(home);
+        var ids = options.Id is not null ? [options.Id] : store.Files(JobState.Dead).Select(Path.GetFileNameWithoutExtension).OfType<string>().ToList();
+        var retried = new List<string>();
+        foreach (var id in ids)
+        {
+            if (Revive(home, id))
+            {
+                retried.Add(id);
+            }
+            else if (options.Id is not null)
+            {
+                var where = store.Locate(id);
+                throw Failure.Operation(where is null
+                    ? $"No job '{id}' in the dead letter queue."
+                    : $"Job '{id}' is {where.State}, not dead.");
+            }
+        }
+        if (options.Json)
+        {
+            Output.Json(console.Out, w =>
+            {
+                w.WriteStartArray();
+                retried.ForEach(w.WriteStringValue);
+                w.WriteEndArray();
+            });
+        }
+        else
+        {
+            console.Out.WriteLine(options.Id is not null
+                ? $"{options.Id} is pending again (attempts reset, history kept)."
+                : $"{retried.Count} dead job{(retried.Count == 1 ? "" : "s")} pending again.");
+        }
+        return 0;
+    }
+
+    /// <summary>Rewrites dead/&lt;id&gt;.json as pending, then renames it into pending/ (no replace).</summary>
+    private static bool Revive(QueueHome home, string id)
+    {
+        var path = home.JobPath(JobState.Dead, id);
+        Job job;
+        try
+        {
+            job = JobJson.Deserialize(File.ReadAllBytes(path));
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+        catch (JsonException e)
+        {
+            throw Failure.Operation($"The dead job file '{path}' is corrupt: {e.Message}");
+        }
+        if (File.Exists(home.JobPath(JobState.Pending, id)))
+        {
+            throw Failure.Operation($"A job with id '{id}' is already pending.");
+        }
+        var revived = Transitions.Revived(job, DateTime.UtcNow);
+        if (!AtomicFile.Replace(home, path, JobJson.Serialize(revived)))
+        {
+            return false; // RACE: another dlq retry took it.
+        }
+        var moved = Native.Move(path, home.JobPath(JobState.Pending, id), noReplace: true);
+        if (moved == MoveResult.DestinationExists)
+        {
+            AtomicFile.Replace(home, path, JobJson.Serialize(job));
+            throw Failure.Operation($"A job with id '{id}' is already pending.");
+        }
+        if (moved == MoveResult.Moved)
+        {
+            Native.FsyncDirectory(home.StateFolder(JobState.Pending));
+        }
+        return moved == MoveResult.Moved;
+    }
+}

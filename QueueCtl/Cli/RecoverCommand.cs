@@ -1,0 +1,48 @@
+using CommandLine;
+using QueueCtl.Config;
+using QueueCtl.Processing;
+
+namespace QueueCtl.Cli;
+
+[Verb("recover", HelpText = "Return the jobs of dead workers now (live workers also do this on their own).")]
+internal sealed class RecoverOptions : DataOptions
+{
+}
+
+internal static class RecoverCommand
+{
+    public static int Run(RecoverOptions options, CliConsole console)
+    {
+        var home = options.ResolveHome();
+        if (!home.Exists)
+        {
+            console.Out.WriteLine("Nothing to recover.");
+            return 0;
+        }
+        var recovered = Recovery.RecoverDeadWorkers(home, ConfigStore.Load(home), selfId: null, DateTime.UtcNow);
+        if (options.Json)
+        {
+            Output.Json(console.Out, w =>
+            {
+                w.WriteStartArray();
+                foreach (var job in recovered)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("id", job.JobId);
+                    w.WriteString("worker", job.FromWorker);
+                    w.WriteString("state", job.State);
+                    w.WriteString("reason", job.Reason);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            });
+            return 0;
+        }
+        foreach (var job in recovered)
+        {
+            console.Out.WriteLine($"{job.JobId}: {job.State} ({job.Reason})");
+        }
+        console.Out.WriteLine(recovered.Count == 0 ? "Nothing to recover." : $"Recovered {recovered.Count} job{(recovered.Count == 1 ? "" : "s")}.");
+        return 0;
+    }
+}

@@ -1,0 +1,177 @@
+using CommandLine;
+using QueueCtl.Config;
+using QueueCtl.Jobs;
+using QueueCtl.Processing;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Cli;
+
+[Verb("worker", HelpText = "Run jobs: worker start [--count N] [--foreground] | worker stop [--timeout S] | worker list.")]
+internal sealed class WorkerOptions : DataOptions
+{
+    [Value(0, MetaName = "action", Required = true, HelpText = "start, stop or list.")]
+    public string Action { get; set; } = "";
+
+    [Option("count", MetaValue = "N", HelpText = "start: how many workers (default 1).")]
+    public int Count { get; set; } = 1;
+
+    [Option("foreground", HelpText = "start: stay attached; Ctrl-C or SIGTERM stops after the current jobs.")]
+    public bool Foreground { get; set; }
+
+    [Option("timeout", MetaValue = "S", HelpText = "stop: how long to wait for running jobs to finish (default 60s).")]
+    public string Timeout { get; set; } = "60s";
+
+    [Option("id", Hidden = true, HelpText = "The worker id (used by start to launch detached workers).")]
+    public string? Id { get; set; }
+}
+
+internal static class WorkerCommand
+{
+    private const int SigTerm = 15;
+
+    public static int Run(WorkerOptions options, CliConsole console) => options.Action switch
+    {
+        "start" => Start(options, console),
+        "stop" => Stop(options, console),
+        "list" => List(options, console),
+        _ => throw Failure.Usage($"Unknown worker action '{options.Action}'; use start, stop or list."),
+    };
+
+    private static int Start(WorkerOptions options, CliConsole console)
+    {
+        if (options.Count is < 1 or > 256)
+        {
+            throw Failure.Usage("--count must be from 1 to 256.");
+        }
+        if (options.Id is not null && (!WorkerId.IsValid(options.Id) || options.Count != 1))
+        {
+            throw Failure.Usage("--id takes one valid id, with --count 1.");
+        }
+        var home = options.ResolveHome();
+        home.EnsureCreated();
+        var ids = options.Id is not null ? [options.Id] : Enumerable.Range(0, options.Count).Select(_ => WorkerId.New()).ToList();
+        if (options.Foreground)
+        {
+            return WorkerHost.Run(home, ids, console.Out);
+        }
+
+        WorkerLauncher.Start(home, ids, TimeSpan.FromSeconds(15));
+        if (options.Json)
+        {
+            Output.Json(console.Out, w =>
+            {
+                w.WriteStartArray();
+                ids.ForEach(w.WriteStringValue);
+                w.WriteEndArray();
+            });
+        }
+        else
+        {
+            foreach (var id in ids)
+            {
+                console.Out.WriteLine(id);
+            }
+            console.Error.WriteLine($"Started {ids.Count} worker{(ids.Count == 1 ? "" : "s")} in the background; logs in {home.Workers}/<id>.log.");
+        }
+        return 0;
+    }
+
+    private static int Stop(WorkerOptions options, CliConsole console)
+    {
+        var timeout = Duration.Parse(options.Timeout, "--timeout");
+        var home = options.ResolveHome();
+        var registry = new WorkerRegistry(home);
+        var records = registry.ReadAll();
+        var here = records.Where(r => r.Host == WorkerId.Host && IsQueuectl(r.Pid)).ToList();
+        var elsewhere = records.Where(r => r.Host != WorkerId.Host).ToList();
+        if (here.Count == 0)
+        {
+            console.Out.WriteLine(elsewhere.Count == 0
+                ? "No workers are running."
+                : $"No workers of this host are running; {elsewhere.Count} run on other hosts: stop them there.");
+            return 0;
+        }
+
+        foreach (var pid in here.Select(r => r.Pid).Distinct())
+        {
+            Native.Signal(pid, SigTerm);
+        }
+        var waiting = string.Join(", ", here.Select(r => r.CurrentJob is null ? r.Id : $"{r.Id} (running {r.CurrentJob})"));
+        console.Error.WriteLine($"Waiting up to {Duration.Seconds(timeout.TotalSeconds)} s for {here.Count} worker{(here.Count == 1 ? "" : "s")} to finish: {waiting}");
+
+        var deadline = DateTime.UtcNow + timeout;
+        List<WorkerRecord> remaining;
+        while (true)
+        {
+            remaining = here.Where(r => Native.ProcessExists(r.Pid) && IsQueuectl(r.Pid)).ToList();
+            if (remaining.Count == 0 || DateTime.UtcNow > deadline)
+            {
+                break;
+            }
+            Thread.Sleep(50);
+        }
+        if (remaining.Count > 0)
+        {
+            throw Failure.Operation(
+                $"Still running after {Duration.Seconds(timeout.TotalSeconds)} s: {string.Join(", ", remaining.Select(r => r.Id))}; run 'queuectl worker stop' again or wait.");
+        }
+        console.Out.WriteLine($"Stopped {here.Count} worker{(here.Count == 1 ? "" : "s")}.");
+        return 0;
+    }
+
+    private static int List(WorkerOptions options, CliConsole console)
+    {
+        var home = options.ResolveHome();
+        var settings = ConfigStore.Load(home);
+        var now = DateTime.UtcNow;
+        var records = new WorkerRegistry(home).ReadAll();
+        if (options.Json)
+        {
+            Output.Json(console.Out, w =>
+            {
+                w.WriteStartArray();
+                foreach (var r in records)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("id", r.Id);
+                    w.WriteNumber("pid", r.Pid);
+                    w.WriteString("host", r.Host);
+                    w.WriteString("state", WorkerRegistry.DeathReason(r, settings, now) is null ? r.State : "dead");
+                    w.WriteString("current_job", r.CurrentJob);
+                    w.WriteString("started_at", UtcTimestamp.ToText(r.StartedAt));
+                    w.WriteString("heartbeat_at", UtcTimestamp.ToText(r.HeartbeatAt));
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            });
+            return 0;
+        }
+        if (records.Count == 0)
+        {
+            console.Out.WriteLine("No workers.");
+            return 0;
+        }
+        var rows = new List<string[]> { new[] { "ID", "PID", "HOST", "STATE", "JOB", "UPTIME", "HEARTBEAT" } };
+        rows.AddRange(records.Select(r => new[]
+        {
+            r.Id, Output.Number(r.Pid), r.Host, WorkerRegistry.DeathReason(r, settings, now) is null ? r.State : "dead",
+            r.CurrentJob ?? "-", Output.Relative(r.StartedAt, now).Replace(" ago", ""), Output.Relative(r.HeartbeatAt, now),
+        }));
+        Output.Table(console.Out, rows);
+        return 0;
+    }
+
+    /// <summary>Guards against pid reuse: only signal a process that is a queuectl worker.</summary>
+    private static bool IsQueuectl(int pid)
+    {
+        try
+        {
+            var commandLine = File.ReadAllText($"/proc/{pid}/cmdline");
+            return commandLine.Contains("queuectl", StringComparison.Ordinal) && commandLine.Contains("worker", StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using System.Text;
+using QueueCtl.Jobs;
+using QueueCtl.Retries;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Processing;
+
+/// <summary>
+/// Runs one attempt: `/bin/sh -c "&lt;command&gt;"` in its own session (so a terminal's Ctrl-C reaches
+/// the worker, not the job, and a timeout can kill the whole process group), output appended to
+/// logs/&lt;id&gt;/attempt-&lt;n&gt;.log.
+/// </summary>
+internal static class CommandRunner
+{
+    private const int SigKill = 9;
+    private const int StderrTailBytes = 2048;
+    private static readonly TimeSpan PipeGrace = TimeSpan.FromMilliseconds(500);
+
+    public static string LogPath(QueueHome home, string jobId, int attempt) =>
+        Path.Combine(home.Logs, jobId, $"attempt-{attempt}.log");
+
+    /// <summary>
+    /// Runs the job's command. <paramref name="abort"/> kills it at once and throws
+    /// OperationCanceledException: the job stays claimed for recovery.
+    /// </summary>
+    public static async Task<AttemptResult> RunAsync(QueueHome home, Job job, TimeSpan? timeout, CancellationToken abort)
+    {
+        var started = DateTime.UtcNow;
+        var cwd = job.Cwd ?? home.Root;
+        if (!Directory.Exists(cwd))
+        {
+            return new AttemptResult(null, $"working directory '{cwd}' does not exist", started, DateTime.UtcNow);
+        }
+
+        var logPath = LogPath(home, job.Id, job.Attempts + 1);
+        Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
+        var log = new FileStream(logPath, FileMode.Create, FileAccess.Write, FileShare.Read, 4096, useAsync: false);
+        var writeLock = new object();
+        try
+        {
+            return await RunAsync(home, job, timeout, log, writeLock, started, cwd, abort);
+        }
+        finally
+        {
+            lock (writeLock)
+            {
+                log.Dispose();
+            }
+        }
+    }
+
+    private static async Task<AttemptResult> RunAsync(
+        QueueHome home, Job job, TimeSpan? timeout, FileStream log, object writeLock, DateTime started, string cwd, CancellationToken abort)
+    {
+
+        var start = new ProcessStartInfo("setsid")
+        {
+            WorkingDirectory = cwd,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add("/bin/sh");
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(job.Command);
+        start.Environment["QUEUECTL_JOB_ID"] = job.Id;
+        start.Environment["QUEUECTL_ATTEMPT"] = (job.Attempts + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["QUEUECTL_HOME"] = home.Root;
+        foreach (var (key, value) in job.Env ?? [])
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = new Process { StartInfo = start };
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return new AttemptResult(null, $"could not start /bin/sh: {e.Message}", started, DateTime.UtcNow);
+        }
+        process.StandardInput.Close();
+
+        var tail = new TailBuffer(StderrTailBytes);
+        var pumps = Task.WhenAll(
+            Pump(process.StandardOutput.BaseStream, log, writeLock, null),
+            Pump(process.StandardError.BaseStream, log, writeLock, tail));
+
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(abort);
+        if (timeout is { } t)
+        {
+            limit.CancelAfter(t);
+        }
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            KillGroup(process);
+            await process.WaitForExitAsync(CancellationToken.None);
+            await Task.WhenAny(pumps, Task.Delay(PipeGrace, CancellationToken.None));
+            abort.ThrowIfCancellationRequested();
+            var seconds = Config.Duration.Seconds(timeout!.Value.TotalSeconds);
+            lock (writeLock)
+            {
+                log.Write(Encoding.UTF8.GetBytes($"\n[queuectl] timed out after {seconds} s: process group killed\n"));
+            }
+            return new AttemptResult(process.ExitCode, $"timed out after {seconds} s", started, DateTime.UtcNow);
+        }
+
+        // A background child that inherited the pipes may keep them open after the shell exits: stop reading soon.
+        await Task.WhenAny(pumps, Task.Delay(PipeGrace, CancellationToken.None));
+        var finished = DateTime.UtcNow;
+        lock (writeLock)
+        {
+            log.Flush();
+        }
+        var exitCode = process.ExitCode;
+        var error = exitCode == 0 ? null : LastError(exitCode, tail.Text());
+        return new AttemptResult(exitCode, error, started, finished);
+    }
+
+    private static string LastError(int exitCode, string stderrTail)
+    {
+        var lines = stderrTail.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var last = lines.Length == 0 ? "" : string.Join(" | ", lines.TakeLast(3));
+        var prefix = exitCode switch
+        {
+            127 => "command not found (exit 127)",
+            126 => "command not executable (exit 126)",
+            > 128 and < 160 => $"killed by signal {exitCode - 128} (exit {exitCode})",
+            _ => $"exit code {exitCode}",
+        };
+        return last.Length == 0 ? prefix : $"{prefix}: {Shorten(last, 400)}";
+    }
+
+    private static string Shorten(string text, int max) => text.Length <= max ? text : "…" + text[^(max - 1)..];
+
+    private static void KillGroup(Process process)
+    {
+        try
+        {
+            // setsid made the shell a session and group leader: its pid is the group id.
+            Native.Signal(-process.Id, SigKill);
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // RACE: it exited on its own meanwhile.
+        }
+    }
+
+    private static async Task Pump(Stream from, FileStream to, object writeLock, TailBuffer? tail)
+    {
+        var buffer = new byte[8192];
+        try
+        {
+            int read;
+            while ((read = await from.ReadAsync(buffer)) > 0)
+            {
+                lock (writeLock)
+                {
+                    to.Write(buffer, 0, read);
+                }
+                tail?.Add(buffer.AsSpan(0, read));
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // The attempt ended and the pipe was torn down: nothing more to capture.
+        }
+    }
+
+    /// <summary>The last N bytes written, for last_error.</summary>
+    private sealed class TailBuffer(int capacity)
+    {
+        private readonly List<byte> _bytes = new(capacity);
+
+        public void Add(ReadOnlySpan<byte> data)
+        {
+            lock (_bytes)
+            {
+                if (data.Length >= capacity)
+                {
+                    _bytes.Clear();
+                    _bytes.AddRange(data[^capacity..]);
+                    return;
+                }
+                var overflow = _bytes.Count + data.Length - capacity;
+                if (overflow > 0)
+                {
+                    _bytes.RemoveRange(0, overflow);
+                }
+                _bytes.AddRange(data);
+            }
+        }
+
+        public string Text()
+        {
+            lock (_bytes)
+            {
+                return Encoding.UTF8.GetString(_bytes.ToArray());
+            }
+        }
+    }
+}

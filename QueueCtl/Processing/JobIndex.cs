@@ -1,0 +1,289 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using QueueCtl.Jobs;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Processing;
+
+/// <summary>A job a worker could claim: where it is and how it sorts.</summary>
+internal sealed record Candidate(string Path, string State, int Priority, DateTime CreatedAt, DateTime? NotBefore);
+
+/// <summary>
+/// One worker's view of the claimable jobs in pending/ and failed/, so that claiming does not
+/// re-read the folders for every job. Filled by one scan at start, then kept current by inotify
+/// (FileSystemWatcher) events; a slow rescan is only a safety net. The index is a hint: the rename
+/// of the claim decides, and a candidate that is gone is simply dropped.
+/// Ready jobs sort by priority (higher first), then age (older first); scheduled ones by not_before.
+/// </summary>
+internal sealed class JobIndex : IDisposable
+{
+    /// <summary>A file that does not parse and changed this recently may still be being written (cp).</summary>
+    public static readonly TimeSpan SettleTime = TimeSpan.FromSeconds(2);
+
+    private static readonly Comparer<Candidate> ReadyOrder = Comparer<Candidate>.Create((a, b) =>
+    {
+        var byPriority = b.Priority.CompareTo(a.Priority);
+        if (byPriority != 0)
+        {
+            return byPriority;
+        }
+        var byAge = a.CreatedAt.CompareTo(b.CreatedAt);
+        return byAge != 0 ? byAge : string.CompareOrdinal(a.Path, b.Path);
+    });
+
+    private readonly QueueHome _home;
+    private readonly Dictionary<string, Candidate> _byPath = new(StringComparer.Ordinal);
+    private readonly SortedSet<Candidate> _ready = new(ReadyOrder);
+    private readonly PriorityQueue<Candidate, DateTime> _scheduled = new();
+    private readonly Dictionary<string, (DateTime RecheckAt, string State)> _unsettled = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<(string Path, string State)> _changes = new();
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly List<FileSystemWatcher> _watchers = [];
+    private volatile bool _rescanNeeded = true;
+
+    public JobIndex(QueueHome home)
+    {
+        _home = home;
+        foreach (var state in new[] { JobState.Pending, JobState.Failed })
+        {
+            var watcher = new FileSystemWatcher(home.StateFolder(state))
+            {
+                NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size,
+                InternalBufferSize = 64 * 1024,
+            };
+            // Handlers stay tiny: the kernel queue must never back up (an overflow loses events).
+            watcher.Created += (_, e) => Changed(e.FullPath, state);
+            watcher.Changed += (_, e) => Changed(e.FullPath, state);
+            watcher.Renamed += (_, e) => Changed(e.FullPath, state);
+            watcher.Deleted += (_, e) => Changed(e.FullPath, state);
+            watcher.Error += (_, _) =>
+            {
+                _rescanNeeded = true;
+                Wake();
+            };
+            watcher.EnableRaisingEvents = true;
+            _watchers.Add(watcher);
+        }
+    }
+
+    public int Count => _byPath.Count;
+
+    /// <summary>Brings the index up to date: a rescan if one is due, then every queued change.</summary>
+    public void Refresh()
+    {
+        if (_rescanNeeded)
+        {
+            _rescanNeeded = false;
+            Rescan();
+        }
+        while (_changes.TryDequeue(out var change))
+        {
+            Load(change.Path, change.State);
+        }
+    }
+
+    /// <summary>Asks for a full rescan at the next refresh (the slow safety net).</summary>
+    public void RequestRescan() => _rescanNeeded = true;
+
+    /// <summary>The best ready candidate, removed from the index; null when nothing is due.</summary>
+    public Candidate? TakeNext(DateTime now)
+    {
+        PromoteDue(now);
+        var best = _ready.Min;
+        if (best is null)
+        {
+            return null;
+        }
+        _ready.Remove(best);
+        _byPath.Remove(best.Path);
+        return best;
+    }
+
+    /// <summary>Unparseable files that have stopped changing (path and folder state): they go to rejected/.</summary>
+    public List<(string Path, string State)> TakeSettledInvalid(DateTime now)
+    {
+        var settled = new List<(string Path, string State)>();
+        foreach (var (path, (recheckAt, state)) in _unsettled.ToList())
+        {
+            if (recheckAt > now)
+            {
+                continue;
+            }
+            _unsettled.Remove(path);
+            Load(path, state, rejectIfInvalid: true, settled);
+        }
+        return settled;
+    }
+
+    /// <summary>When the next scheduled job or unsettled file is due, if any.</summary>
+    public DateTime? NextDue()
+    {
+        DateTime? next = null;
+        while (_scheduled.TryPeek(out var candidate, out var at))
+        {
+            if (_byPath.TryGetValue(candidate.Path, out var current) && ReferenceEquals(current, candidate))
+            {
+                next = at;
+                break;
+            }
+            _scheduled.Dequeue(); // superseded or removed
+        }
+        foreach (var (at, _) in _unsettled.Values)
+        {
+            next = next is null || at < next ? at : next;
+        }
+        return next;
+    }
+
+    /// <summary>Waits for a file-system change, <paramref name="timeout"/>, or cancellation.</summary>
+    public async Task WaitAsync(TimeSpan timeout, CancellationToken cancel)
+    {
+        try
+        {
+            await _signal.WaitAsync(timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout, cancel);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public void Wake()
+    {
+        if (_signal.CurrentCount == 0)
+        {
+            _signal.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var watcher in _watchers)
+        {
+            watcher.Dispose();
+        }
+        _signal.Dispose();
+    }
+
+    private void Changed(string path, string state)
+    {
+        _changes.Enqueue((path, state));
+        Wake();
+    }
+
+    private void Rescan()
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var state in new[] { JobState.Pending, JobState.Failed })
+        {
+            foreach (var path in Directory.EnumerateFiles(_home.StateFolder(state)))
+            {
+                seen.Add(path);
+                if (!_byPath.ContainsKey(path) && !_unsettled.ContainsKey(path))
+                {
+                    Load(path, state);
+                }
+            }
+        }
+        foreach (var path in _byPath.Keys.Where(p => !seen.Contains(p)).ToList())
+        {
+            Remove(path);
+        }
+        foreach (var path in _unsettled.Keys.Where(p => !seen.Contains(p)).ToList())
+        {
+            _unsettled.Remove(path);
+        }
+    }
+
+    private void Load(string path, string state, bool rejectIfInvalid = false, List<(string Path, string State)>? invalid = null)
+    {
+        Remove(path);
+        if (!QueueHome.IsJobFileName(Path.GetFileName(path)))
+        {
+            return;
+        }
+        byte[] bytes;
+        DateTime modified;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+            modified = File.GetLastWriteTimeUtc(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return; // RACE: claimed or moved since the event.
+        }
+        catch (IOException)
+        {
+            _unsettled[path] = (DateTime.UtcNow + SettleTime, state); // e.g. ESTALE on a network file system: look again later
+            return;
+        }
+
+        var candidate = Parse(path, state, bytes, modified);
+        if (candidate is null)
+        {
+            var settledAt = modified + SettleTime;
+            if (rejectIfInvalid && settledAt <= DateTime.UtcNow)
+            {
+                invalid?.Add((path, state));
+            }
+            else
+            {
+                _unsettled[path] = (settledAt > DateTime.UtcNow ? settledAt : DateTime.UtcNow + SettleTime, state);
+            }
+            return;
+        }
+        _unsettled.Remove(path);
+        _byPath[path] = candidate;
+        if (candidate.NotBefore is { } notBefore && notBefore > DateTime.UtcNow)
+        {
+            _scheduled.Enqueue(candidate, notBefore);
+        }
+        else
+        {
+            _ready.Add(candidate);
+        }
+    }
+
+    private static Candidate? Parse(string path, string state, byte[] bytes, DateTime modified)
+    {
+        try
+        {
+            Job job;
+            if (state == JobState.Pending)
+            {
+                var fileId = Path.GetFileNameWithoutExtension(path);
+                job = JobParser.Parse(Encoding.UTF8.GetString(bytes), new JobDefaults(0, null, modified), JobId.IsValid(fileId) ? fileId : null);
+            }
+            else
+            {
+                job = JobJson.Deserialize(bytes);
+            }
+            return new Candidate(path, state, job.EffectivePriority, job.CreatedAt, job.NotBefore);
+        }
+        catch (Exception e) when (e is Failure or JsonException)
+        {
+            return null;
+        }
+    }
+
+    private void Remove(string path)
+    {
+        if (_byPath.Remove(path, out var old))
+        {
+            _ready.Remove(old);
+        }
+    }
+
+    private void PromoteDue(DateTime now)
+    {
+        while (_scheduled.TryPeek(out var candidate, out var at) && at <= now)
+        {
+            _scheduled.Dequeue();
+            if (_byPath.TryGetValue(candidate.Path, out var current) && ReferenceEquals(current, candidate))
+            {
+                _ready.Add(candidate);
+            }
+        }
+    }
+}

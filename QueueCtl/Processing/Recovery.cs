@@ -1,0 +1,119 @@
+using System.Text.Json;
+using QueueCtl.Config;
+using QueueCtl.Jobs;
+using QueueCtl.Retries;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Processing;
+
+/// <summary>What recovery did with one job.</summary>
+internal sealed record RecoveredJob(string JobId, string FromWorker, string State, string Reason);
+
+/// <summary>
+/// Returns the jobs of dead workers: each counts as a failed attempt with last_error naming the
+/// worker, then retries with backoff or goes dead. A file whose state already names a finished
+/// state (a crash between the rewrite and the rename of a finish) is only moved, not re-run.
+/// Safe to run from several processes at once: every step is a rename that only one can win.
+/// </summary>
+internal static class Recovery
+{
+    public static List<RecoveredJob> RecoverDeadWorkers(QueueHome home, Settings settings, string? selfId, DateTime now)
+    {
+        var registry = new WorkerRegistry(home);
+        var recovered = new List<RecoveredJob>();
+        var live = new HashSet<string>(StringComparer.Ordinal);
+        var dead = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var record in registry.ReadAll())
+        {
+            var reason = record.Id == selfId ? null : WorkerRegistry.DeathReason(record, settings, now);
+            if (reason is null)
+            {
+                live.Add(record.Id);
+            }
+            else
+            {
+                dead[record.Id] = reason;
+            }
+        }
+
+        var processing = home.StateFolder(JobState.Processing);
+        var folders = Directory.Exists(processing) ? Directory.GetDirectories(processing) : [];
+        foreach (var folder in folders)
+        {
+            var workerId = Path.GetFileName(folder);
+            if (workerId == selfId || live.Contains(workerId) || File.Exists(registry.PathOf(workerId)) && !dead.ContainsKey(workerId))
+            {
+                continue; // alive, or registered between our listing and now
+            }
+            var reason = dead.GetValueOrDefault(workerId) ?? $"worker {workerId} died (not registered)";
+            foreach (var path in SafeFiles(folder))
+            {
+                var done = RecoverFile(home, path, workerId, reason, settings, now);
+                if (done is not null)
+                {
+                    recovered.Add(done);
+                }
+            }
+            try
+            {
+                Directory.Delete(folder);
+            }
+            catch (IOException)
+            {
+                // RACE: not empty (a file arrived or could not be moved) or already gone: next round.
+            }
+        }
+        foreach (var workerId in dead.Keys)
+        {
+            if (!Directory.Exists(home.ProcessingFolder(workerId)))
+            {
+                registry.Remove(workerId);
+            }
+        }
+        return recovered;
+    }
+
+    private static RecoveredJob? RecoverFile(QueueHome home, string path, string workerId, string reason, Settings settings, DateTime now)
+    {
+        Job job;
+        try
+        {
+            job = JobJson.Deserialize(File.ReadAllBytes(path));
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null; // RACE: another recoverer took it.
+        }
+        catch (JsonException e)
+        {
+            Rejection.Reject(home, path, $"Found corrupt in processing/{workerId}/ during recovery: {e.Message}");
+            return new RecoveredJob(Path.GetFileNameWithoutExtension(path), workerId, "rejected", reason);
+        }
+
+        if (job.State is JobState.Completed or JobState.Failed or JobState.Dead)
+        {
+            // The worker had written the final state and died before the rename: finish its move.
+            return ClaimedJob.MoveToState(home, path, job) == FinishOutcome.Finished
+                ? new RecoveredJob(job.Id, workerId, job.State, "finished before the worker died")
+                : null;
+        }
+
+        var result = new AttemptResult(null, reason, job.StartedAt ?? now, now);
+        var final = Transitions.Finished(job, result, workerId, settings);
+        return ClaimedJob.FinishFile(home, path, final) == FinishOutcome.Finished
+            ? new RecoveredJob(job.Id, workerId, final.State, reason)
+            : null;
+    }
+
+    private static IEnumerable<string> SafeFiles(string folder)
+    {
+        try
+        {
+            return Directory.GetFiles(folder).Where(p => QueueHome.IsJobFileName(Path.GetFileName(p)));
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return [];
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using System.Runtime.InteropServices;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Processing;
+
+/// <summary>
+/// Runs workers in this process until SIGTERM or SIGINT: the first signal stops gracefully
+/// (each worker finishes its current job), a second one stops at once (jobs stay claimed and
+/// are returned by recovery).
+/// </summary>
+internal static class WorkerHost
+{
+    public static int Run(QueueHome home, IReadOnlyList<string> workerIds, TextWriter log)
+    {
+        using var graceful = new CancellationTokenSource();
+        using var abort = new CancellationTokenSource();
+        var signals = 0;
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            if (Interlocked.Increment(ref signals) == 1)
+            {
+                lock (log)
+                {
+                    log.WriteLine($"{Jobs.UtcTimestamp.ToText(DateTime.UtcNow)} {context.Signal}: stopping after the current jobs (send it again to stop now)");
+                    log.Flush();
+                }
+                graceful.Cancel();
+            }
+            else
+            {
+                abort.Cancel();
+                graceful.Cancel();
+            }
+        }
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+
+        var workers = workerIds.Select(id => new Worker(home, id, log).RunAsync(graceful.Token, abort.Token)).ToArray();
+        try
+        {
+            Task.WaitAll(workers);
+            return 0;
+        }
+        catch (AggregateException e) when (e.InnerExceptions.All(x => x is OperationCanceledException))
+        {
+            lock (log)
+            {
+                log.WriteLine($"{Jobs.UtcTimestamp.ToText(DateTime.UtcNow)} stopped at once; running jobs are left for recovery");
+                log.Flush();
+            }
+            return 143;
+        }
+    }
+}

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Processing;
+
+/// <summary>
+/// Starts detached workers: each in its own session (setsid), stdin from /dev/null and output
+/// appended to workers/&lt;id&gt;.log, so it outlives the command and the terminal that started it.
+/// </summary>
+internal static class WorkerLauncher
+{
+    public static string LogPath(QueueHome home, string workerId) => Path.Combine(home.Workers, workerId + ".log");
+
+    /// <summary>Starts one detached worker per id and waits until each has registered.</summary>
+    public static void Start(QueueHome home, IReadOnlyList<string> workerIds, TimeSpan wait)
+    {
+        foreach (var id in workerIds)
+        {
+            var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add("log=$1; shift; exec setsid -f \"$@\" </dev/null >>\"$log\" 2>&1");
+            start.ArgumentList.Add("sh");
+            start.ArgumentList.Add(LogPath(home, id));
+            foreach (var part in SelfCommand())
+            {
+                start.ArgumentList.Add(part);
+            }
+            foreach (var arg in new[] { "worker", "start", "--foreground", "--count", "1", "--id", id, "--home", home.Root })
+            {
+                start.ArgumentList.Add(arg);
+            }
+            using var launcher = Process.Start(start) ?? throw Failure.Operation("Could not start a worker process.");
+            launcher.WaitForExit();
+            if (launcher.ExitCode != 0)
+            {
+                throw Failure.Operation($"Could not start worker {id} (setsid exited with {launcher.ExitCode}).");
+            }
+        }
+
+        var registry = new WorkerRegistry(home);
+        var deadline = DateTime.UtcNow + wait;
+        foreach (var id in workerIds)
+        {
+            while (registry.Read(id) is null)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw Failure.Operation($"Worker {id} did not start within {wait.TotalSeconds:0} s; see {LogPath(home, id)}.");
+                }
+                Thread.Sleep(20);
+            }
+        }
+    }
+
+    /// <summary>How to run this same program again: the apphost, or dotnet plus the dll.</summary>
+    private static string[] SelfCommand()
+    {
+        var process = Environment.ProcessPath ?? throw Failure.Operation("Cannot find the queuectl executable.");
+        return Path.GetFileNameWithoutExtension(process) == "dotnet"
+            ? [process, typeof(WorkerLauncher).Assembly.Location]
+            : [process];
+    }
+}

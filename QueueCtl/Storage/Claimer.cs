@@ -1,0 +1,168 @@
+using System.Text;
+using System.Text.Json;
+using QueueCtl.Config;
+using QueueCtl.Jobs;
+using QueueCtl.Retries;
+
+namespace QueueCtl.Storage;
+
+/*
+ * The claim and finish protocol (ARCHITECTURE.md has the crash table):
+ *  1. Claim: rename(pending/<name> or failed/<id>.json -> processing/<worker>/<name>). The rename is
+ *     the commit: of two workers renaming the same file, exactly one succeeds, the other gets ENOENT.
+ *  2. The claimed file is read and validated; a dropped file gets its defaults and the name <id>.json.
+ *  3. Its state is rewritten in place (state processing, worker_id, started_at): tmp + fsync + exchange.
+ *  4. Finish: rewrite in place with the final state, then rename into completed/, failed/ or dead/
+ *     without replace. A crash between leaves a file whose state names its destination; recovery
+ *     completes the move without running the job again.
+ *  5. A rewrite uses RENAME_EXCHANGE, so it fails instead of re-creating a file that recovery moved
+ *     away meanwhile (fencing): the newer owner's state is never overwritten.
+ */
+
+internal enum ClaimOutcome
+{
+    Claimed,
+    /// <summary>Another worker renamed the file first (or it vanished): a normal outcome.</summary>
+    Lost,
+    /// <summary>The file was not a valid job and went to rejected/.</summary>
+    Rejected,
+}
+
+internal sealed record ClaimResult(ClaimOutcome Outcome, ClaimedJob? Job, string? Reason = null);
+
+/// <summary>Takes jobs into one worker's processing folder.</summary>
+internal sealed class Claimer(QueueHome home, string workerId)
+{
+    public string Folder { get; } = home.ProcessingFolder(workerId);
+
+    public ClaimResult TryClaim(string sourcePath, string sourceState, Settings settings, DateTime now)
+    {
+        var name = Path.GetFileName(sourcePath);
+        var claimedPath = Path.Combine(Folder, name);
+        var moved = Native.Move(sourcePath, claimedPath, noReplace: true);
+        if (moved != MoveResult.Moved)
+        {
+            // RACE: SourceMissing is another worker's claim winning; DestinationExists cannot happen in our own folder
+            // unless a previous claim of the same name is still here, and then this copy waits in its folder.
+            return new ClaimResult(ClaimOutcome.Lost, null);
+        }
+
+        Job job;
+        try
+        {
+            job = Parse(claimedPath, sourceState, settings);
+        }
+        catch (Failure failure)
+        {
+            Rejection.Reject(home, claimedPath, failure.Message);
+            return new ClaimResult(ClaimOutcome.Rejected, null, failure.Message);
+        }
+
+        if (sourceState == JobState.Pending)
+        {
+            var duplicate = FindDuplicate(job.Id, claimedPath);
+            if (duplicate is not null)
+            {
+                var reason = $"A job with id '{job.Id}' already exists in {duplicate}/.";
+                Rejection.Reject(home, claimedPath, reason);
+                return new ClaimResult(ClaimOutcome.Rejected, null, reason);
+            }
+            var canonical = Path.Combine(Folder, job.Id + ".json");
+            if (canonical != claimedPath)
+            {
+                if (Native.Move(claimedPath, canonical, noReplace: true) != MoveResult.Moved)
+                {
+                    var reason = $"A job with id '{job.Id}' is already being processed.";
+                    Rejection.Reject(home, claimedPath, reason);
+                    return new ClaimResult(ClaimOutcome.Rejected, null, reason);
+                }
+                claimedPath = canonical;
+            }
+        }
+
+        var running = Transitions.Claimed(job, workerId, now);
+        if (!AtomicFile.Replace(home, claimedPath, JobJson.Serialize(running)))
+        {
+            return new ClaimResult(ClaimOutcome.Lost, null);
+        }
+        return new ClaimResult(ClaimOutcome.Claimed, new ClaimedJob(home, running, claimedPath));
+    }
+
+    /// <summary>Reads a claimed file: a dropped file is validated and given defaults; a retry is read as written.</summary>
+    private Job Parse(string path, string sourceState, Settings settings)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        if (sourceState != JobState.Pending)
+        {
+            try
+            {
+                return JobJson.Deserialize(bytes);
+            }
+            catch (JsonException e)
+            {
+                throw Failure.Usage($"The job file is corrupt: {e.Message}");
+            }
+        }
+        var fileId = Path.GetFileNameWithoutExtension(path);
+        var defaults = new JobDefaults(settings.MaxRetries, home.Root, File.GetLastWriteTimeUtc(path));
+        return JobParser.Parse(Encoding.UTF8.GetString(bytes), defaults, JobId.IsValid(fileId) ? fileId : null);
+    }
+
+    private string? FindDuplicate(string id, string claimedPath)
+    {
+        foreach (var state in new[] { JobState.Pending, JobState.Completed, JobState.Failed, JobState.Dead })
+        {
+            if (File.Exists(home.JobPath(state, id)))
+            {
+                return state;
+            }
+        }
+        var own = Path.Combine(Folder, id + ".json");
+        return own != claimedPath && File.Exists(own) ? JobState.Processing : null;
+    }
+}
+
+internal enum FinishOutcome
+{
+    Finished,
+    /// <summary>The job was taken from this worker (its lease expired): its newer state was left alone.</summary>
+    Fenced,
+    /// <summary>The destination already held a job with this id; this one went to rejected/.</summary>
+    Rejected,
+}
+
+/// <summary>A job held in a worker's processing folder: it can only be finished.</summary>
+internal sealed class ClaimedJob(QueueHome home, Job job, string path)
+{
+    public Job Job { get; } = job;
+    public string Path { get; } = path;
+
+    /// <summary>Rewrites the file with its final state, then renames it into that state's folder.</summary>
+    public FinishOutcome Finish(Job final) => FinishFile(home, Path, final);
+
+    public static FinishOutcome FinishFile(QueueHome home, string path, Job final)
+    {
+        if (!AtomicFile.Replace(home, path, JobJson.Serialize(final)))
+        {
+            return FinishOutcome.Fenced;
+        }
+        return MoveToState(home, path, final);
+    }
+
+    /// <summary>The rename that commits a finished job to its folder.</summary>
+    public static FinishOutcome MoveToState(QueueHome home, string path, Job final)
+    {
+        var destination = home.JobPath(final.State, final.Id);
+        switch (Native.Move(path, destination, noReplace: true))
+        {
+            case MoveResult.Moved:
+                Native.FsyncDirectory(System.IO.Path.GetDirectoryName(destination)!);
+                return FinishOutcome.Finished;
+            case MoveResult.SourceMissing:
+                return FinishOutcome.Fenced;
+            default:
+                Rejection.Reject(home, path, $"Could not move to {final.State}/: a job with id '{final.Id}' is already there.");
+                return FinishOutcome.Rejected;
+        }
+    }
+}
