@@ -41,13 +41,35 @@ internal sealed class JobIndex : IDisposable
     private readonly SemaphoreSlim _signal = new(0);
     private readonly List<FileSystemWatcher> _watchers = [];
     private volatile bool _rescanNeeded = true;
+    private volatile bool _watchersBroken;
 
     public JobIndex(QueueHome home)
     {
         _home = home;
+        StartWatchers();
+    }
+
+    /// <summary>
+    /// (Re)creates the inotify watches. After an overflow or a folder that was deleted and made
+    /// again, the old watches are useless: the next rescan calls this again.
+    /// </summary>
+    private void StartWatchers()
+    {
+        foreach (var old in _watchers)
+        {
+            old.Dispose();
+        }
+        _watchers.Clear();
+        _watchersBroken = false;
         foreach (var state in new[] { JobState.Pending, JobState.Failed })
         {
-            var watcher = new FileSystemWatcher(home.StateFolder(state))
+            var folder = _home.StateFolder(state);
+            if (!Directory.Exists(folder))
+            {
+                _watchersBroken = true;
+                throw new DirectoryNotFoundException($"The folder '{folder}' is missing.");
+            }
+            var watcher = new FileSystemWatcher(folder)
             {
                 NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size,
                 InternalBufferSize = 64 * 1024,
@@ -59,6 +81,7 @@ internal sealed class JobIndex : IDisposable
             watcher.Deleted += (_, e) => Changed(e.FullPath, state);
             watcher.Error += (_, _) =>
             {
+                _watchersBroken = true;
                 _rescanNeeded = true;
                 Wake();
             };
@@ -74,8 +97,8 @@ internal sealed class JobIndex : IDisposable
     {
         if (_rescanNeeded)
         {
-            _rescanNeeded = false;
             Rescan();
+            _rescanNeeded = false;
         }
         while (_changes.TryDequeue(out var change))
         {
@@ -83,8 +106,12 @@ internal sealed class JobIndex : IDisposable
         }
     }
 
-    /// <summary>Asks for a full rescan at the next refresh (the slow safety net).</summary>
-    public void RequestRescan() => _rescanNeeded = true;
+    /// <summary>Asks for a full rescan at the next refresh (the slow safety net), optionally with new watches.</summary>
+    public void RequestRescan(bool restartWatchers = false)
+    {
+        _watchersBroken |= restartWatchers;
+        _rescanNeeded = true;
+    }
 
     /// <summary>The best ready candidate, removed from the index; null when nothing is due.</summary>
     public Candidate? TakeNext(DateTime now)
@@ -173,6 +200,10 @@ internal sealed class JobIndex : IDisposable
 
     private void Rescan()
     {
+        if (_watchersBroken)
+        {
+            StartWatchers();
+        }
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var state in new[] { JobState.Pending, JobState.Failed })
         {
@@ -253,7 +284,7 @@ internal sealed class JobIndex : IDisposable
             if (state == JobState.Pending)
             {
                 var fileId = Path.GetFileNameWithoutExtension(path);
-                job = JobParser.Parse(Encoding.UTF8.GetString(bytes), new JobDefaults(0, null, modified), JobId.IsValid(fileId) ? fileId : null);
+                job = JobParser.Parse(Encoding.UTF8.GetString(bytes), new JobDefaults(0, null, modified), fileId);
             }
             else
             {

@@ -46,14 +46,7 @@ internal static class Recovery
                 continue; // alive, or registered between our listing and now
             }
             var reason = dead.GetValueOrDefault(workerId) ?? $"worker {workerId} died (not registered)";
-            foreach (var path in SafeFiles(folder))
-            {
-                var done = RecoverFile(home, path, workerId, reason, settings, now);
-                if (done is not null)
-                {
-                    recovered.Add(done);
-                }
-            }
+            recovered.AddRange(RecoverFolder(home, workerId, reason, settings, now));
             try
             {
                 Directory.Delete(folder);
@@ -73,6 +66,21 @@ internal static class Recovery
         return recovered;
     }
 
+    /// <summary>Finishes every job file in one worker's processing folder as a failed attempt with <paramref name="reason"/>.</summary>
+    public static List<RecoveredJob> RecoverFolder(QueueHome home, string workerId, string reason, Settings settings, DateTime now)
+    {
+        var recovered = new List<RecoveredJob>();
+        foreach (var path in SafeFiles(home.ProcessingFolder(workerId)))
+        {
+            var done = RecoverFile(home, path, workerId, reason, settings, now);
+            if (done is not null)
+            {
+                recovered.Add(done);
+            }
+        }
+        return recovered;
+    }
+
     private static RecoveredJob? RecoverFile(QueueHome home, string path, string workerId, string reason, Settings settings, DateTime now)
     {
         Job job;
@@ -84,7 +92,7 @@ internal static class Recovery
         {
             return null; // RACE: another recoverer took it.
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             Rejection.Reject(home, path, $"Found corrupt in processing/{workerId}/ during recovery: {e.Message}");
             return new RecoveredJob(Path.GetFileNameWithoutExtension(path), workerId, "rejected", reason);

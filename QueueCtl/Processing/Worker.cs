@@ -1,3 +1,5 @@
+using Polly;
+using Polly.Retry;
 using QueueCtl.Jobs;
 using QueueCtl.Retries;
 using QueueCtl.Storage;
@@ -15,13 +17,37 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
     private static readonly TimeSpan SafetyPoll = TimeSpan.FromSeconds(5);
 
     private readonly WorkerRegistry _registry = new(home);
+    private bool _checkOwnFolder;
     private readonly SettingsWatcher _settings = new(home);
     private readonly DateTime _startedAt = UtcTimestamp.Truncate(DateTime.UtcNow);
     private readonly object _recordLock = new();
+    private readonly ResiliencePipeline _ioRetry = BuildIoRetry(log, id);
     private string _state = "idle";
     private string? _currentJob;
 
     public string Id { get; } = id;
+
+    /// <summary>
+    /// Finishing a job must not give up on a transient I/O error (a full disk, a read-only remount,
+    /// a network file system hiccup): the result is kept in memory and written once the disk
+    /// takes it, until an abort leaves the job to recovery.
+    /// </summary>
+    private static ResiliencePipeline BuildIoRetry(TextWriter log, string id) => new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<IOException>().Handle<UnauthorizedAccessException>(),
+            MaxRetryAttempts = int.MaxValue,
+            BackoffType = DelayBackoffType.Exponential,
+            Delay = TimeSpan.FromMilliseconds(100),
+            MaxDelay = TimeSpan.FromSeconds(5),
+            UseJitter = true,
+            OnRetry = args =>
+            {
+                WriteLog(log, $"{id} could not record the result yet (retry {args.AttemptNumber + 1} in {args.RetryDelay.TotalSeconds:0.0} s): {args.Outcome.Exception?.Message}");
+                return default;
+            },
+        })
+        .Build();
 
     public async Task RunAsync(CancellationToken graceful, CancellationToken abort)
     {
@@ -71,10 +97,27 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
                     index.RequestRescan();
                     lastRescan = now;
                 }
+                if (_checkOwnFolder)
+                {
+                    // An I/O error interrupted a claim: whatever is left in our folder is finished as a failed attempt.
+                    foreach (var returned in Recovery.RecoverFolder(home, Id, $"worker {Id} hit an I/O error while claiming", _settings.Current, now))
+                    {
+                        Log($"returned {returned.JobId} after an interrupted claim: now {returned.State}");
+                    }
+                    _checkOwnFolder = false;
+                }
                 index.Refresh();
                 foreach (var (path, state) in index.TakeSettledInvalid(now))
                 {
-                    RejectInvalid(claimer, path, state);
+                    var settled = claimer.TryClaim(path, state, _settings.Current, DateTime.UtcNow);
+                    if (settled.Outcome == ClaimOutcome.Rejected)
+                    {
+                        Log($"rejected {Path.GetFileName(path)}: {settled.Reason}");
+                    }
+                    if (settled.Job is { } late)
+                    {
+                        await Run(late, abort); // it became valid at the last moment
+                    }
                 }
 
                 var candidate = index.TakeNext(now);
@@ -101,28 +144,16 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
             {
                 throw;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                // The home is unreadable or a folder vanished: keep every job where it is and try again later.
-                Log($"I/O error, retrying in {SafetyPoll.TotalSeconds:0} s: {e.Message}");
-                index.RequestRescan();
+                // The home is unreadable, a folder vanished, or something unforeseen: a worker never
+                // dies of it. Every job stays where it is on disk, and the loop tries again later.
+                var kind = e is IOException or UnauthorizedAccessException ? "I/O error" : $"unexpected {e.GetType().Name}";
+                Log($"{kind}, retrying in {SafetyPoll.TotalSeconds:0} s: {e.Message}");
+                _checkOwnFolder = true;
+                index.RequestRescan(restartWatchers: true);
                 await index.WaitAsync(SafetyPoll, graceful);
             }
-        }
-    }
-
-    private void RejectInvalid(Claimer claimer, string path, string state)
-    {
-        // Claim first, so that only one worker quarantines it; the claim's parse rejects it.
-        var claim = claimer.TryClaim(path, state, _settings.Current, DateTime.UtcNow);
-        if (claim.Outcome == ClaimOutcome.Rejected)
-        {
-            Log($"rejected {Path.GetFileName(path)}: {claim.Reason}");
-        }
-        else if (claim.Job is not null)
-        {
-            // It became valid at the last moment: put it back where it came from.
-            Native.Move(claim.Job.Path, home.JobPath(state, claim.Job.Job.Id), noReplace: true);
         }
     }
 
@@ -137,7 +168,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         var result = await CommandRunner.RunAsync(home, job, timeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : null, abort);
 
         var final = Transitions.Finished(job, result, Id, _settings.Current);
-        var outcome = claimed.Finish(final);
+        var outcome = _ioRetry.Execute(_ => claimed.Finish(final), abort);
         var detail = final.State switch
         {
             JobState.Completed => "completed",
@@ -221,12 +252,22 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         }
     }
 
-    private void Log(string message)
+    /// <summary>Writes a line to the worker's log; a log that cannot be written (a read-only disk) never stops the worker.</summary>
+    private void Log(string message) => WriteLog(log, $"{Id} {message}");
+
+    public static void WriteLog(TextWriter log, string message)
     {
         lock (log)
         {
-            log.WriteLine($"{UtcTimestamp.ToText(DateTime.UtcNow)} {Id} {message}");
-            log.Flush();
+            try
+            {
+                log.WriteLine($"{UtcTimestamp.ToText(DateTime.UtcNow)} {message}");
+                log.Flush();
+            }
+            catch (IOException)
+            {
+                // Nowhere to report it: the job files carry every outcome anyway.
+            }
         }
     }
 }

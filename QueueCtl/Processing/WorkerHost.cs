@@ -20,11 +20,7 @@ internal static class WorkerHost
             context.Cancel = true;
             if (Interlocked.Increment(ref signals) == 1)
             {
-                lock (log)
-                {
-                    log.WriteLine($"{Jobs.UtcTimestamp.ToText(DateTime.UtcNow)} {context.Signal}: stopping after the current jobs (send it again to stop now)");
-                    log.Flush();
-                }
+                Worker.WriteLog(log, $"{context.Signal}: stopping after the current jobs (send it again to stop now)");
                 graceful.Cancel();
             }
             else
@@ -44,11 +40,7 @@ internal static class WorkerHost
         }
         catch (AggregateException e) when (e.InnerExceptions.All(x => x is OperationCanceledException))
         {
-            lock (log)
-            {
-                log.WriteLine($"{Jobs.UtcTimestamp.ToText(DateTime.UtcNow)} stopped at once; running jobs are left for recovery");
-                log.Flush();
-            }
+            Worker.WriteLog(log, "stopped at once; running jobs are left for recovery");
             return 143;
         }
     }

@@ -105,7 +105,7 @@ internal sealed class Claimer(QueueHome home, string workerId)
         }
         var fileId = Path.GetFileNameWithoutExtension(path);
         var defaults = new JobDefaults(settings.MaxRetries, home.Root, File.GetLastWriteTimeUtc(path));
-        return JobParser.Parse(Encoding.UTF8.GetString(bytes), defaults, JobId.IsValid(fileId) ? fileId : null);
+        return JobParser.Parse(Encoding.UTF8.GetString(bytes), defaults, fileId);
     }
 
     private string? FindDuplicate(string id, string claimedPath)

@@ -131,8 +131,28 @@ internal static partial class Native
         return errno == ESRCH ? false : throw Error(errno, $"signal process {pid}");
     }
 
-    /// <summary>True when a process with this pid exists on this host (it may be another program after pid reuse).</summary>
-    public static bool ProcessExists(int pid) => pid > 0 && (KillSyscall(pid, 0) == 0 || Marshal.GetLastPInvokeError() != ESRCH);
+    /// <summary>
+    /// True when a live process with this pid exists on this host (it may be another program after
+    /// pid reuse). A zombie counts as gone: a killed detached worker whose parent does not reap it
+    /// stays a zombie, and kill(pid, 0) still succeeds for it.
+    /// </summary>
+    public static bool ProcessExists(int pid)
+    {
+        if (pid <= 0 || (KillSyscall(pid, 0) != 0 && Marshal.GetLastPInvokeError() == ESRCH))
+        {
+            return false;
+        }
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var state = stat.LastIndexOf(')') + 2;
+            return state >= stat.Length || stat[state] is not ('Z' or 'X');
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return !Directory.Exists("/proc/self") || Directory.Exists($"/proc/{pid}");
+        }
+    }
 
     /// <summary>Flushes a directory's entries, so that a rename into it survives a power cut.</summary>
     public static void FsyncDirectory(string directory)

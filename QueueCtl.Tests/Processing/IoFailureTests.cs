@@ -1,0 +1,80 @@
+using QueueCtl.Tests.Support;
+
+namespace QueueCtl.Tests.Processing;
+
+/// <summary>A read-only home or a vanished folder: one clear error on the CLI; a worker keeps its job.</summary>
+public class IoFailureTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    [TestCase("enqueue", "--command", "true")]
+    [TestCase("config", "set", "max-retries", "2")]
+    public void Cli_OnAReadOnlyHome_SaysSoInOneLine_WithExit1_AndChangesNothing(params string[] args)
+    {
+        using var home = new TempHome();
+        var before = home.Tree();
+        using var readOnly = new ReadOnlyMount(home.Root);
+
+        var result = home.Run(args);
+
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+        Assert.That(result.Stderr.TrimEnd().Split('\n'), Has.Length.EqualTo(1));
+        Assert.That(result.Stderr, Does.Contain("Read-only file system"));
+        readOnly.Dispose();
+        Assert.That(home.Tree(), Is.EqualTo(before));
+    }
+
+    [Test]
+    public void Cli_WithAHomeWhoseParentIsMissing_FailsClearly()
+    {
+        using var scratch = new TempHome(create: false);
+        var nowhere = Path.Combine(scratch.Parent, "missing", "home");
+
+        var result = QueueCtlProcess.Run(["enqueue", "--command", "true", "--home", nowhere]);
+
+        Assert.That(result.ExitCode, Is.EqualTo(1));
+        Assert.That(result.Stderr, Does.Contain("its parent folder does not exist"));
+        Assert.That(Directory.Exists(Path.Combine(scratch.Parent, "missing")), Is.False);
+    }
+
+    [Test]
+    public void Worker_WhoseHomeTurnsReadOnlyMidJob_KeepsTheResult_AndRecordsItOnceWritable()
+    {
+        using var home = new TempHome();
+        var worker = home.StartWorkers(1)[0];
+        var pid = WorkerFiles.Pid(home, worker);
+        home.Ok("enqueue", "--command", "sleep 1.37", "--id", "ro");
+        Eventually.True(() => Processes.WithCommandLineContaining("sleep 1.37").Count > 0, Deadline, "the job to run");
+
+        using (new ReadOnlyMount(home.Root))
+        {
+            Eventually.True(() => Processes.WithCommandLineContaining("sleep 1.37").Count == 0, Deadline, "the command to end");
+            // The scenario itself: the disk stays read-only for a while after the command ended,
+            // so the worker's first attempts to record the result fail.
+            Thread.Sleep(TimeSpan.FromSeconds(2));
+            Assert.That(Processes.IsAlive(pid), Is.True, "the worker survives a read-only home");
+            Assert.That(File.Exists(home.PathOf("processing", worker, "ro.json")), Is.True, "the job stays claimed");
+            Assert.That(File.Exists(home.PathOf("completed", "ro.json")), Is.False);
+        }
+
+        home.WaitForState("ro", "completed", Deadline);
+        Assert.That(File.ReadAllText(home.PathOf("workers", worker + ".log")), Does.Contain("could not record the result yet"));
+        Assert.That(home.ReadJob("completed", "ro").GetProperty("exit_code").GetInt32(), Is.EqualTo(0));
+        Assert.That(Processes.IsAlive(pid), Is.True);
+    }
+
+    [Test]
+    public void Worker_SurvivesAVanishedPendingFolder_AndRunsJobsOnceItIsBack()
+    {
+        using var home = new TempHome();
+        var worker = home.StartWorkers(1)[0];
+
+        Directory.Delete(home.PathOf("pending"));
+        Eventually.True(() => File.ReadAllText(home.PathOf("workers", worker + ".log")).Contains("I/O error", StringComparison.Ordinal),
+            Deadline, "the worker to notice");
+        home.Ok("enqueue", "--command", "true", "--id", "back");
+
+        home.WaitForState("back", "completed", Deadline);
+        Assert.That(Processes.IsAlive(WorkerFiles.Pid(home, worker)), Is.True);
+    }
+}

@@ -1,0 +1,40 @@
+using System.Diagnostics;
+
+namespace QueueCtl.Tests.Support;
+
+/// <summary>Makes a folder read-only with a bind mount (needs root, as CI is), and undoes it.</summary>
+public sealed class ReadOnlyMount : IDisposable
+{
+    private readonly string _path;
+    private bool _mounted;
+
+    public ReadOnlyMount(string path)
+    {
+        _path = path;
+        if (Run("mount", "--bind", path, path) != 0)
+        {
+            Assert.Ignore("This test needs root to bind-mount a folder read-only.");
+        }
+        _mounted = true;
+        if (Run("mount", "-o", "remount,ro,bind", path) != 0)
+        {
+            Dispose();
+            Assert.Ignore("This test needs root to remount a folder read-only.");
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_mounted)
+        {
+            _mounted = Run("umount", _path) != 0;
+        }
+    }
+
+    private static int Run(string program, params string[] args)
+    {
+        using var process = Process.Start(new ProcessStartInfo(program, args) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        process.WaitForExit();
+        return process.ExitCode;
+    }
+}
