@@ -13,6 +13,9 @@ public class ConfigTests
     [TestCase("job_timeout", "0", "0s")]
     [TestCase("worker-lease", "1m", "60s")]
     [TestCase("worker_lease", "10", "10s")]
+    [TestCase("log-max-size", "512K", "512K")]
+    [TestCase("log_max_size", "1048576", "1M")]
+    [TestCase("log-max-size", "2000", "2000")]
     public void Set_ThenGet_InEitherSpelling(string key, string value, string shown)
     {
         using var home = new TempHome();
@@ -34,7 +37,7 @@ public class ConfigTests
 
         Assert.That(list.GetProperty("max-retries").GetString(), Is.EqualTo("4"));
         Assert.That(list.EnumerateObject().Select(p => p.Name),
-            Is.EqualTo(new[] { "max-retries", "backoff-base", "backoff-max", "job-timeout", "worker-lease" }));
+            Is.EqualTo(new[] { "max-retries", "backoff-base", "backoff-max", "job-timeout", "worker-lease", "log-max-size" }));
         Assert.That(home.Ok("config", "list"), Does.Contain("max-retries   4"));
     }
 
@@ -46,6 +49,8 @@ public class ConfigTests
     [TestCase("set", "backoff-max", "0s")]
     [TestCase("set", "job-timeout", "soon")]
     [TestCase("set", "worker-lease", "0")]
+    [TestCase("set", "log-max-size", "10")]
+    [TestCase("set", "log-max-size", "big")]
     [TestCase("get", "nope", null)]
     [TestCase("frobnicate", null, null)]
     public void BadKeysAndValues_AreRefused_AndChangeNothing(string action, string? key, string? value)

@@ -6,7 +6,12 @@ namespace QueueCtl.Tests.Support;
 public static class Processes
 {
     /// <summary>Pids of processes whose command line contains <paramref name="text"/>.</summary>
-    public static List<int> WithCommandLineContaining(string text)
+    public static List<int> WithCommandLineContaining(string text) => Matching(c => c.Contains(text, StringComparison.Ordinal));
+
+    /// <summary>Pids of processes whose whole command line (arguments joined by spaces) is <paramref name="text"/>.</summary>
+    public static List<int> WithCommandLine(string text) => Matching(c => c.Trim() == text);
+
+    private static List<int> Matching(Func<string, bool> commandLine)
     {
         var found = new List<int>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
@@ -17,7 +22,7 @@ public static class Processes
             }
             try
             {
-                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ').Contains(text, StringComparison.Ordinal))
+                if (commandLine(File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ')))
                 {
                     found.Add(pid);
                 }

@@ -10,7 +10,8 @@ internal static class CommandLineEntry
     public static readonly Type[] Verbs =
     [
         typeof(InitOptions), typeof(EnqueueOptions), typeof(StatusOptions), typeof(ListOptions),
-        typeof(ShowOptions), typeof(WorkerOptions), typeof(DlqOptions), typeof(RecoverOptions), typeof(ConfigOptions),
+        typeof(ShowOptions), typeof(LogsOptions), typeof(WorkerOptions), typeof(DlqOptions), typeof(StatsOptions),
+        typeof(PurgeOptions), typeof(RecoverOptions), typeof(ConfigOptions),
     ];
 
     public static string Version =>
@@ -42,6 +43,9 @@ internal static class CommandLineEntry
             WorkerOptions o => WorkerCommand.Run(o, console),
             DlqOptions o => DlqCommand.Run(o, console),
             RecoverOptions o => RecoverCommand.Run(o, console),
+            LogsOptions o => LogsCommand.Run(o, console),
+            StatsOptions o => StatsCommand.Run(o, console),
+            PurgeOptions o => PurgeCommand.Run(o, console),
             _ => throw new InvalidOperationException($"No handler for {result.Value.GetType().Name}."),
         };
     }

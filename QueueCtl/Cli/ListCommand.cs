@@ -75,7 +75,7 @@ internal static class ListCommand
             {
                 rows.Add(
                 [
-                    job.Id, stored.State, $"{job.Attempts}/{job.MaxRetries + 1}", Output.Number(job.EffectivePriority),
+                    job.Id, Output.State(stored.State), $"{job.Attempts}/{job.MaxRetries + 1}", Output.Number(job.EffectivePriority),
                     Output.Relative(job.CreatedAt, now), Output.Shorten(job.Command, 60),
                 ]);
             }

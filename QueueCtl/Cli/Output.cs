@@ -5,8 +5,35 @@ using System.Text.Json;
 namespace QueueCtl.Cli;
 
 /// <summary>Human output helpers: aligned tables, relative times, and a JSON writer for --json.</summary>
-internal static class Output
+internal static partial class Output
 {
+    /// <summary>Colour only on a terminal, and never under NO_COLOR (no-color.org) or TERM=dumb.</summary>
+    public static bool UseColor { get; set; } =
+        !Console.IsOutputRedirected
+        && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"))
+        && Environment.GetEnvironmentVariable("TERM") != "dumb";
+
+    [System.Text.RegularExpressions.GeneratedRegex("\u001b\\[[0-9;]*m")]
+    private static partial System.Text.RegularExpressions.Regex AnsiCode();
+
+    /// <summary>A state name (or a worker state) in its colour, when colour is on.</summary>
+    public static string State(string state)
+    {
+        var code = state switch
+        {
+            "pending" => "36",
+            "processing" or "busy" => "34",
+            "completed" => "32",
+            "failed" or "stopping" => "33",
+            "dead" => "31",
+            "rejected" => "35",
+            _ => null,
+        };
+        return UseColor && code is not null ? $"\u001b[{code}m{state}\u001b[0m" : state;
+    }
+
+    private static int VisibleLength(string text) => text.Contains('\u001b') ? AnsiCode().Replace(text, "").Length : text.Length;
+
     /// <summary>Writes rows as left-aligned columns separated by two spaces; the last column is not padded.</summary>
     public static void Table(TextWriter writer, IReadOnlyList<string[]> rows)
     {
@@ -20,7 +47,7 @@ internal static class Output
         {
             for (var i = 0; i < row.Length; i++)
             {
-                widths[i] = Math.Max(widths[i], row[i].Length);
+                widths[i] = Math.Max(widths[i], VisibleLength(row[i]));
             }
         }
         var line = new StringBuilder();
@@ -29,7 +56,11 @@ internal static class Output
             line.Clear();
             for (var i = 0; i < row.Length; i++)
             {
-                line.Append(i == row.Length - 1 ? row[i] : row[i].PadRight(widths[i] + 2));
+                line.Append(row[i]);
+                if (i < row.Length - 1)
+                {
+                    line.Append(' ', widths[i] + 2 - VisibleLength(row[i]));
+                }
             }
             writer.WriteLine(line.ToString().TrimEnd());
         }

@@ -89,7 +89,7 @@ internal static class StatusCommand
         }
 
         string[] Row(string name, int count, string note = "") =>
-            [name, note.Length == 0 ? Output.Number(count) : $"{Output.Number(count)}  ({note})"];
+            [Output.State(name), note.Length == 0 ? Output.Number(count) : $"{Output.Number(count)}  ({note})"];
         Output.Table(console.Out,
         [
             Row("pending", counts.Pending, $"{counts.Ready} ready, {counts.Scheduled} scheduled"),

@@ -154,7 +154,7 @@ internal static class WorkerCommand
         var rows = new List<string[]> { new[] { "ID", "PID", "HOST", "STATE", "JOB", "UPTIME", "HEARTBEAT" } };
         rows.AddRange(records.Select(r => new[]
         {
-            r.Id, Output.Number(r.Pid), r.Host, WorkerRegistry.DeathReason(r, settings, now) is null ? r.State : "dead",
+            r.Id, Output.Number(r.Pid), r.Host, Output.State(WorkerRegistry.DeathReason(r, settings, now) is null ? r.State : "dead"),
             r.CurrentJob ?? "-", Output.Relative(r.StartedAt, now).Replace(" ago", ""), Output.Relative(r.HeartbeatAt, now),
         }));
         Output.Table(console.Out, rows);

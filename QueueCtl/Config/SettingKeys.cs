@@ -32,6 +32,9 @@ internal static class SettingKeys
         new("worker-lease", "a worker without a heartbeat for this long is dead (a duration, at least 1s)",
             (v, s) => s with { WorkerLeaseSeconds = Seconds(v, "worker-lease", min: 1) },
             s => Duration.Seconds(s.WorkerLeaseSeconds) + "s"),
+        new("log-max-size", "cap of one attempt's log file (bytes, or 512K, 10M, 1G; at least 1K)",
+            (v, s) => s with { LogMaxBytes = Size(v, "log-max-size") },
+            s => ByteSize.Format(s.LogMaxBytes)),
     ];
 
     public static string Names => string.Join(", ", All.Select(k => k.Name));
@@ -51,6 +54,11 @@ internal static class SettingKeys
         }
         return value;
     }
+
+    private static long Size(string text, string key) =>
+        ByteSize.TryParse(text, out var bytes) && bytes >= 1024
+            ? bytes
+            : throw Failure.Usage($"Invalid value '{text}' for {key}: expected a size such as 1048576, 512K, 10M or 1G, at least 1K.");
 
     private static double Seconds(string text, string key, double min)
     {

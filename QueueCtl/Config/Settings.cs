@@ -11,4 +11,6 @@ internal sealed record Settings
     /// <summary>0 means no default timeout.</summary>
     [JsonPropertyName("job_timeout")] public double JobTimeoutSeconds { get; init; }
     [JsonPropertyName("worker_lease")] public double WorkerLeaseSeconds { get; init; } = 30;
+    /// <summary>Cap of one attempt's log file; output past it is counted, not written.</summary>
+    [JsonPropertyName("log_max_size")] public long LogMaxBytes { get; init; } = 10 * 1024 * 1024;
 }

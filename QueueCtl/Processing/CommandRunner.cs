@@ -24,7 +24,7 @@ internal static class CommandRunner
     /// Runs the job's command. <paramref name="abort"/> kills it at once and throws
     /// OperationCanceledException: the job stays claimed for recovery.
     /// </summary>
-    public static async Task<AttemptResult> RunAsync(QueueHome home, Job job, TimeSpan? timeout, CancellationToken abort)
+    public static async Task<AttemptResult> RunAsync(QueueHome home, Job job, TimeSpan? timeout, long logMaxBytes, CancellationToken abort)
     {
         var started = DateTime.UtcNow;
         var cwd = job.Cwd ?? home.Root;
@@ -35,23 +35,12 @@ internal static class CommandRunner
 
         var logPath = LogPath(home, job.Id, job.Attempts + 1);
         Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
-        var log = new FileStream(logPath, FileMode.Create, FileAccess.Write, FileShare.Read, 4096, useAsync: false);
-        var writeLock = new object();
-        try
-        {
-            return await RunAsync(home, job, timeout, log, writeLock, started, cwd, abort);
-        }
-        finally
-        {
-            lock (writeLock)
-            {
-                log.Dispose();
-            }
-        }
+        using var log = new CappedLog(logPath, logMaxBytes);
+        return await RunAsync(home, job, timeout, log, started, cwd, abort);
     }
 
     private static async Task<AttemptResult> RunAsync(
-        QueueHome home, Job job, TimeSpan? timeout, FileStream log, object writeLock, DateTime started, string cwd, CancellationToken abort)
+        QueueHome home, Job job, TimeSpan? timeout, CappedLog log, DateTime started, string cwd, CancellationToken abort)
     {
 
         var start = new ProcessStartInfo("setsid")
@@ -86,8 +75,8 @@ internal static class CommandRunner
 
         var tail = new TailBuffer(StderrTailBytes);
         var pumps = Task.WhenAll(
-            Pump(process.StandardOutput.BaseStream, log, writeLock, null),
-            Pump(process.StandardError.BaseStream, log, writeLock, tail));
+            Pump(process.StandardOutput.BaseStream, log, null),
+            Pump(process.StandardError.BaseStream, log, tail));
 
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(abort);
         if (timeout is { } t)
@@ -105,20 +94,13 @@ internal static class CommandRunner
             await Task.WhenAny(pumps, Task.Delay(PipeGrace, CancellationToken.None));
             abort.ThrowIfCancellationRequested();
             var seconds = Config.Duration.Seconds(timeout!.Value.TotalSeconds);
-            lock (writeLock)
-            {
-                log.Write(Encoding.UTF8.GetBytes($"\n[queuectl] timed out after {seconds} s: process group killed\n"));
-            }
+            log.Note($"timed out after {seconds} s: process group killed");
             return new AttemptResult(process.ExitCode, $"timed out after {seconds} s", started, DateTime.UtcNow);
         }
 
         // A background child that inherited the pipes may keep them open after the shell exits: stop reading soon.
         await Task.WhenAny(pumps, Task.Delay(PipeGrace, CancellationToken.None));
         var finished = DateTime.UtcNow;
-        lock (writeLock)
-        {
-            log.Flush();
-        }
         var exitCode = process.ExitCode;
         var error = exitCode == 0 ? null : LastError(exitCode, tail.Text());
         return new AttemptResult(exitCode, error, started, finished);
@@ -154,7 +136,7 @@ internal static class CommandRunner
         }
     }
 
-    private static async Task Pump(Stream from, FileStream to, object writeLock, TailBuffer? tail)
+    private static async Task Pump(Stream from, CappedLog to, TailBuffer? tail)
     {
         var buffer = new byte[8192];
         try
@@ -162,10 +144,7 @@ internal static class CommandRunner
             int read;
             while ((read = await from.ReadAsync(buffer)) > 0)
             {
-                lock (writeLock)
-                {
-                    to.Write(buffer, 0, read);
-                }
+                to.Write(buffer.AsSpan(0, read));
                 tail?.Add(buffer.AsSpan(0, read));
             }
         }

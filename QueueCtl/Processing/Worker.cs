@@ -165,7 +165,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         Log($"running {job.Id} (attempt {attempt} of {job.MaxRetries + 1}): {job.Command}");
         var settings = _settings.Current;
         var timeoutSeconds = job.TimeoutSeconds ?? (settings.JobTimeoutSeconds > 0 ? settings.JobTimeoutSeconds : null);
-        var result = await CommandRunner.RunAsync(home, job, timeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : null, abort);
+        var result = await CommandRunner.RunAsync(home, job, timeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : null, settings.LogMaxBytes, abort);
 
         var final = Transitions.Finished(job, result, Id, _settings.Current);
         var outcome = _ioRetry.Execute(_ => claimed.Finish(final), abort);

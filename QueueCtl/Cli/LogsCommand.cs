@@ -1,0 +1,142 @@
+using System.Text.RegularExpressions;
+using CommandLine;
+using QueueCtl.Jobs;
+using QueueCtl.Processing;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Cli;
+
+[Verb("logs", HelpText = "Print a job's output: the latest attempt, or --attempt N; --follow streams a running job.")]
+internal sealed class LogsOptions : CommonOptions
+{
+    [Value(0, MetaName = "id", Required = true, HelpText = "The job id.")]
+    public string Id { get; set; } = "";
+
+    [Option("attempt", MetaValue = "N", HelpText = "Which attempt (1 is the first; default: the latest).")]
+    public int? Attempt { get; set; }
+
+    [Option("follow", HelpText = "Keep printing new output until the attempt ends (waits for a pending job to start).")]
+    public bool Follow { get; set; }
+}
+
+internal static partial class LogsCommand
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
+    [GeneratedRegex(@"^attempt-(\d+)\.log$")]
+    private static partial Regex AttemptFile();
+
+    public static int Run(LogsOptions options, CliConsole console)
+    {
+        if (!JobId.IsValid(options.Id))
+        {
+            throw Failure.Usage($"Invalid id '{options.Id}': an id is {JobId.Rule}.");
+        }
+        if (options.Attempt is < 1)
+        {
+            throw Failure.Usage("--attempt counts from 1.");
+        }
+        var home = options.ResolveHome();
+        var store = new JobStore(home);
+        var folder = Path.Combine(home.Logs, options.Id);
+        var attempts = Attempts(folder);
+        if (store.Locate(options.Id) is null && attempts.Count == 0)
+        {
+            throw Failure.Operation($"No job with id '{options.Id}'.");
+        }
+
+        if (options.Follow)
+        {
+            return Follow(home, store, options.Id, options.Attempt, console);
+        }
+        if (attempts.Count == 0)
+        {
+            console.Error.WriteLine($"Job '{options.Id}' has no output yet: it has not run.");
+            return 0;
+        }
+        var attempt = options.Attempt ?? attempts.Max();
+        if (!attempts.Contains(attempt))
+        {
+            throw Failure.Operation($"Job '{options.Id}' has no attempt {attempt}; it has {Describe(attempts)}.");
+        }
+        using var file = Open(CommandRunner.LogPath(home, options.Id, attempt));
+        Copy(file, console.Out);
+        return 0;
+    }
+
+    /// <summary>Streams one attempt's log while it grows; returns when that attempt has ended.</summary>
+    private static int Follow(QueueHome home, JobStore store, string id, int? wanted, CliConsole console)
+    {
+        // Which attempt: the one asked for, else the running one, else the next one to run, else the latest.
+        var job = store.Locate(id);
+        var attempt = wanted ?? (job?.Job is { } j ? j.Attempts + (job.State == JobState.Completed || job.State == JobState.Dead ? 0 : 1) : 1);
+        attempt = Math.Max(1, attempt);
+        var path = CommandRunner.LogPath(home, id, attempt);
+        StreamReader? file = null;
+        try
+        {
+            while (true)
+            {
+                if (file is null && File.Exists(path))
+                {
+                    file = Open(path);
+                }
+                if (file is not null)
+                {
+                    Copy(file, console.Out);
+                }
+                if (AttemptEnded(store, id, attempt))
+                {
+                    if (file is null && File.Exists(path))
+                    {
+                        file = Open(path);
+                    }
+                    if (file is not null)
+                    {
+                        Copy(file, console.Out);
+                    }
+                    return 0;
+                }
+                Thread.Sleep(PollInterval);
+            }
+        }
+        finally
+        {
+            file?.Dispose();
+        }
+    }
+
+    /// <summary>An attempt has ended once the job's attempts counter reached it, or the job is gone.</summary>
+    private static bool AttemptEnded(JobStore store, string id, int attempt)
+    {
+        var stored = store.Locate(id);
+        return stored?.Job is not { } job || job.Attempts >= attempt;
+    }
+
+    /// <summary>A reader that keeps its place and its UTF-8 decoder state, so a growing file can be read again and again.</summary>
+    private static StreamReader Open(string path) =>
+        new(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete), new System.Text.UTF8Encoding(false), false);
+
+    private static void Copy(StreamReader from, TextWriter to)
+    {
+        var text = from.ReadToEnd();
+        if (text.Length > 0)
+        {
+            to.Write(text);
+            to.Flush();
+        }
+    }
+
+    private static List<int> Attempts(string folder) =>
+        Directory.Exists(folder)
+            ? Directory.EnumerateFiles(folder)
+                .Select(p => AttemptFile().Match(Path.GetFileName(p)))
+                .Where(m => m.Success)
+                .Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))
+                .Order()
+                .ToList()
+            : [];
+
+    private static string Describe(List<int> attempts) =>
+        attempts.Count == 1 ? "attempt 1 only" : $"attempts {attempts.Min()} to {attempts.Max()}";
+}

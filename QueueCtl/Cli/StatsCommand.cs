@@ -1,0 +1,132 @@
+using System.Globalization;
+using CommandLine;
+using QueueCtl.Config;
+using QueueCtl.Jobs;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Cli;
+
+[Verb("stats", HelpText = "Counts per state, success rate, attempts per job, durations and throughput of recently finished jobs.")]
+internal sealed class StatsOptions : DataOptions
+{
+    [Option("window", MetaValue = "DURATION", HelpText = "How far back 'recent' reaches (default 1h).")]
+    public string Window { get; set; } = "1h";
+}
+
+/// <summary>Figures over the jobs that finished (completed or dead) within the window, and their attempts.</summary>
+internal sealed record QueueStats(
+    QueueCounts Counts, TimeSpan Window, int Finished, int Succeeded, double AttemptsPerJob,
+    int AttemptsInWindow, double? DurationP50, double? DurationP95, double JobsPerMinute)
+{
+    public double? SuccessRate => Finished == 0 ? null : (double)Succeeded / Finished;
+
+    public static QueueStats Take(QueueHome home, TimeSpan window, DateTime now)
+    {
+        var since = now - window;
+        var store = new JobStore(home);
+        var finished = new List<Job>();
+        var durations = new List<double>();
+        foreach (var state in JobState.All)
+        {
+            foreach (var stored in store.ReadAll(state))
+            {
+                if (stored.Job is not { } job)
+                {
+                    continue;
+                }
+                durations.AddRange((job.History ?? []).Where(a => a.FinishedAt >= since).Select(a => a.DurationSeconds));
+                if (state is JobState.Completed or JobState.Dead && job.FinishedAt >= since)
+                {
+                    finished.Add(job);
+                }
+            }
+        }
+        durations.Sort();
+        return new QueueStats(
+            QueueCounts.Take(home, now),
+            window,
+            finished.Count,
+            finished.Count(j => j.State == JobState.Completed),
+            finished.Count == 0 ? 0 : finished.Average(j => j.Attempts),
+            durations.Count,
+            Percentile(durations, 0.50),
+            Percentile(durations, 0.95),
+            finished.Count / Math.Max(window.TotalMinutes, 1.0 / 60));
+    }
+
+    /// <summary>Nearest-rank percentile of sorted values.</summary>
+    public static double? Percentile(List<double> sorted, double p) =>
+        sorted.Count == 0 ? null : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
+}
+
+internal static class StatsCommand
+{
+    public static int Run(StatsOptions options, CliConsole console)
+    {
+        var window = Duration.Parse(options.Window, "--window");
+        if (window <= TimeSpan.Zero)
+        {
+            throw Failure.Usage("--window must be longer than 0.");
+        }
+        var stats = QueueStats.Take(options.ResolveHome(), window, DateTime.UtcNow);
+        var c = stats.Counts;
+        if (options.Json)
+        {
+            Output.Json(console.Out, w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartObject("counts");
+                w.WriteNumber("pending", c.Pending);
+                w.WriteNumber("ready", c.Ready);
+                w.WriteNumber("scheduled", c.Scheduled);
+                w.WriteNumber("processing", c.Processing);
+                w.WriteNumber("completed", c.Completed);
+                w.WriteNumber("failed", c.Failed);
+                w.WriteNumber("dead", c.Dead);
+                w.WriteNumber("rejected", c.Rejected);
+                w.WriteEndObject();
+                w.WriteNumber("window_seconds", window.TotalSeconds);
+                w.WriteNumber("finished", stats.Finished);
+                w.WriteNumber("succeeded", stats.Succeeded);
+                WriteNullable(w, "success_rate", stats.SuccessRate);
+                w.WriteNumber("attempts_per_job", Math.Round(stats.AttemptsPerJob, 3));
+                w.WriteNumber("attempts", stats.AttemptsInWindow);
+                WriteNullable(w, "duration_p50_seconds", stats.DurationP50);
+                WriteNullable(w, "duration_p95_seconds", stats.DurationP95);
+                w.WriteNumber("jobs_per_minute", Math.Round(stats.JobsPerMinute, 3));
+                w.WriteEndObject();
+            });
+            return 0;
+        }
+
+        string Seconds(double? s) => s is { } v ? $"{v.ToString("0.###", CultureInfo.InvariantCulture)} s" : "-";
+        Output.Table(console.Out,
+        [
+            ["pending", $"{c.Pending}  ({c.Ready} ready, {c.Scheduled} scheduled)"],
+            ["processing", Output.Number(c.Processing)],
+            ["completed", Output.Number(c.Completed)],
+            ["failed", Output.Number(c.Failed)],
+            ["dead", Output.Number(c.Dead)],
+            [$"last {options.Window}:", ""],
+            ["  finished", $"{stats.Finished}  ({stats.Succeeded} completed, {stats.Finished - stats.Succeeded} dead)"],
+            ["  success rate", stats.SuccessRate is { } r ? (r * 100).ToString("0.#", CultureInfo.InvariantCulture) + " %" : "-"],
+            ["  attempts/job", stats.Finished == 0 ? "-" : stats.AttemptsPerJob.ToString("0.##", CultureInfo.InvariantCulture)],
+            ["  duration p50", Seconds(stats.DurationP50)],
+            ["  duration p95", Seconds(stats.DurationP95)],
+            ["  jobs/minute", stats.JobsPerMinute.ToString("0.##", CultureInfo.InvariantCulture)],
+        ]);
+        return 0;
+    }
+
+    private static void WriteNullable(System.Text.Json.Utf8JsonWriter w, string name, double? value)
+    {
+        if (value is { } v)
+        {
+            w.WriteNumber(name, Math.Round(v, 4));
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+}
