@@ -13,9 +13,10 @@ public static class QueueCtlProcess
         string? stdin = null,
         string? workingDirectory = null,
         IReadOnlyDictionary<string, string?>? environment = null,
-        TimeSpan? timeout = null)
+        TimeSpan? timeout = null,
+        string? executable = null)
     {
-        var start = new ProcessStartInfo(Executable)
+        var start = new ProcessStartInfo(executable ?? Executable)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using QueueCtl.Jobs;
 using QueueCtl.Retries;
@@ -7,9 +6,9 @@ using QueueCtl.Storage;
 namespace QueueCtl.Processing;
 
 /// <summary>
-/// Runs one attempt: `/bin/sh -c "&lt;command&gt;"` in its own session (so a terminal's Ctrl-C reaches
-/// the worker, not the job, and a timeout can kill the whole process group), output appended to
-/// logs/&lt;id&gt;/attempt-&lt;n&gt;.log.
+/// Runs one attempt: `/bin/sh -c "&lt;command&gt;"` started by <see cref="Spawn"/> in its own session
+/// (so a terminal's Ctrl-C reaches the worker, not the job, and a timeout can kill the whole
+/// process group), output appended to logs/&lt;id&gt;/attempt-&lt;n&gt;.log.
 /// </summary>
 internal static class CommandRunner
 {
@@ -43,67 +42,69 @@ internal static class CommandRunner
         QueueHome home, Job job, TimeSpan? timeout, CappedLog log, DateTime started, string cwd, CancellationToken abort)
     {
 
-        var start = new ProcessStartInfo("setsid")
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry variable in Environment.GetEnvironmentVariables())
         {
-            WorkingDirectory = cwd,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("/bin/sh");
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add(job.Command);
-        start.Environment["QUEUECTL_JOB_ID"] = job.Id;
-        start.Environment["QUEUECTL_ATTEMPT"] = (job.Attempts + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["QUEUECTL_HOME"] = home.Root;
+            environment[(string)variable.Key] = (string?)variable.Value ?? "";
+        }
+        environment["QUEUECTL_JOB_ID"] = job.Id;
+        environment["QUEUECTL_ATTEMPT"] = (job.Attempts + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        environment["QUEUECTL_HOME"] = home.Root;
         foreach (var (key, value) in job.Env ?? [])
         {
-            start.Environment[key] = value;
+            environment[key] = value;
         }
 
-        using var process = new Process { StartInfo = start };
+        Spawn child;
         try
         {
-            process.Start();
+            child = Spawn.Start(job.Command, cwd, environment);
         }
-        catch (System.ComponentModel.Win32Exception e)
+        catch (IOException e)
         {
             return new AttemptResult(null, $"could not start /bin/sh: {e.Message}", started, DateTime.UtcNow);
         }
-        process.StandardInput.Close();
+        using (child)
+        {
+            var tail = new TailBuffer(StderrTailBytes);
+            // Blocking reads and waitpid on pool threads (WorkerHost raises the pool's minimum, so
+            // they never wait for thread injection): a background child that keeps a pipe open only
+            // keeps its reader, never the worker.
+            var pumps = Task.WhenAll(
+                Task.Run(() => Pump(child.Stdout, log, null), CancellationToken.None),
+                Task.Run(() => Pump(child.Stderr, log, tail), CancellationToken.None));
+            var exited = Task.Run(child.Wait, CancellationToken.None);
 
-        var tail = new TailBuffer(StderrTailBytes);
-        var pumps = Task.WhenAll(
-            Pump(process.StandardOutput.BaseStream, log, null),
-            Pump(process.StandardError.BaseStream, log, tail));
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(abort);
+            if (timeout is { } t)
+            {
+                limit.CancelAfter(t);
+            }
+            int exitCode;
+            using (limit.Token.Register(() =>
+            {
+                if (!exited.IsCompleted)
+                {
+                    KillGroup(child.Pid);
+                }
+            }))
+            {
+                exitCode = await exited;
+            }
 
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(abort);
-        if (timeout is { } t)
-        {
-            limit.CancelAfter(t);
-        }
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            KillGroup(process);
-            await process.WaitForExitAsync(CancellationToken.None);
+            // Output still in the pipes is read; leftovers that keep them open get a short grace.
             await Task.WhenAny(pumps, Task.Delay(PipeGrace, CancellationToken.None));
-            abort.ThrowIfCancellationRequested();
-            var seconds = Config.Duration.Seconds(timeout!.Value.TotalSeconds);
-            log.Note($"timed out after {seconds} s: process group killed");
-            return new AttemptResult(process.ExitCode, $"timed out after {seconds} s", started, DateTime.UtcNow);
+            var finished = DateTime.UtcNow;
+            if (limit.IsCancellationRequested)
+            {
+                abort.ThrowIfCancellationRequested();
+                var seconds = Config.Duration.Seconds(timeout!.Value.TotalSeconds);
+                log.Note($"timed out after {seconds} s: process group killed");
+                return new AttemptResult(exitCode, $"timed out after {seconds} s", started, finished);
+            }
+            var error = exitCode == 0 ? null : LastError(exitCode, tail.Text());
+            return new AttemptResult(exitCode, error, started, finished);
         }
-
-        // A background child that inherited the pipes may keep them open after the shell exits: stop reading soon.
-        await Task.WhenAny(pumps, Task.Delay(PipeGrace, CancellationToken.None));
-        var finished = DateTime.UtcNow;
-        var exitCode = process.ExitCode;
-        var error = exitCode == 0 ? null : LastError(exitCode, tail.Text());
-        return new AttemptResult(exitCode, error, started, finished);
     }
 
     private static string LastError(int exitCode, string stderrTail)
@@ -122,27 +123,19 @@ internal static class CommandRunner
 
     private static string Shorten(string text, int max) => text.Length <= max ? text : "…" + text[^(max - 1)..];
 
-    private static void KillGroup(Process process)
+    /// <summary>The shell leads its own session and process group (pgid = its pid): kill them all.</summary>
+    private static void KillGroup(int pid)
     {
-        try
-        {
-            // setsid made the shell a session and group leader: its pid is the group id.
-            Native.Signal(-process.Id, SigKill);
-            process.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-            // RACE: it exited on its own meanwhile.
-        }
+        Native.Signal(-pid, SigKill);
     }
 
-    private static async Task Pump(Stream from, CappedLog to, TailBuffer? tail)
+    private static void Pump(Stream from, CappedLog to, TailBuffer? tail)
     {
         var buffer = new byte[8192];
         try
         {
             int read;
-            while ((read = await from.ReadAsync(buffer)) > 0)
+            while ((read = from.Read(buffer)) > 0)
             {
                 to.Write(buffer.AsSpan(0, read));
                 tail?.Add(buffer.AsSpan(0, read));

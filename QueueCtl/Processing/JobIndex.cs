@@ -37,7 +37,7 @@ internal sealed class JobIndex : IDisposable
     private readonly SortedSet<Candidate> _ready = new(ReadyOrder);
     private readonly PriorityQueue<Candidate, DateTime> _scheduled = new();
     private readonly Dictionary<string, (DateTime RecheckAt, string State)> _unsettled = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<(string Path, string State)> _changes = new();
+    private readonly ConcurrentQueue<(string Path, string State, bool Gone)> _changes = new();
     private readonly SemaphoreSlim _signal = new(0);
     private readonly List<FileSystemWatcher> _watchers = [];
     private volatile bool _rescanNeeded = true;
@@ -75,10 +75,15 @@ internal sealed class JobIndex : IDisposable
                 InternalBufferSize = 64 * 1024,
             };
             // Handlers stay tiny: the kernel queue must never back up (an overflow loses events).
-            watcher.Created += (_, e) => Changed(e.FullPath, state);
-            watcher.Changed += (_, e) => Changed(e.FullPath, state);
-            watcher.Renamed += (_, e) => Changed(e.FullPath, state);
-            watcher.Deleted += (_, e) => Changed(e.FullPath, state);
+            watcher.Created += (_, e) => Changed(e.FullPath, state, gone: false);
+            watcher.Changed += (_, e) => Changed(e.FullPath, state, gone: false);
+            watcher.Renamed += (_, e) =>
+            {
+                Changed(e.OldFullPath, state, gone: true);
+                Changed(e.FullPath, state, gone: false);
+            };
+            // A file moved out (claimed by any worker) is just dropped: no read, no exception.
+            watcher.Deleted += (_, e) => Changed(e.FullPath, state, gone: true);
             watcher.Error += (_, _) =>
             {
                 _watchersBroken = true;
@@ -102,7 +107,15 @@ internal sealed class JobIndex : IDisposable
         }
         while (_changes.TryDequeue(out var change))
         {
-            Load(change.Path, change.State);
+            if (change.Gone)
+            {
+                Remove(change.Path);
+                _unsettled.Remove(change.Path);
+            }
+            else
+            {
+                Load(change.Path, change.State);
+            }
         }
     }
 
@@ -192,10 +205,13 @@ internal sealed class JobIndex : IDisposable
         _signal.Dispose();
     }
 
-    private void Changed(string path, string state)
+    private void Changed(string path, string state, bool gone)
     {
-        _changes.Enqueue((path, state));
-        Wake();
+        _changes.Enqueue((path, state, gone));
+        if (!gone)
+        {
+            Wake();
+        }
     }
 
     private void Rescan()
@@ -235,6 +251,10 @@ internal sealed class JobIndex : IDisposable
         }
         byte[] bytes;
         DateTime modified;
+        if (!File.Exists(path))
+        {
+            return; // RACE: claimed or moved since the event (checked first: exceptions are slow).
+        }
         try
         {
             bytes = File.ReadAllBytes(path);

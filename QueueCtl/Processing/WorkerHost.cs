@@ -12,6 +12,9 @@ internal static class WorkerHost
 {
     public static int Run(QueueHome home, IReadOnlyList<string> workerIds, TextWriter log)
     {
+        // Each running job blocks three pool threads (two pipe readers and waitpid): keep enough ready.
+        ThreadPool.GetMinThreads(out var minWorkers, out var minIo);
+        ThreadPool.SetMinThreads(Math.Max(minWorkers, 4 * workerIds.Count + 4), minIo);
         using var graceful = new CancellationTokenSource();
         using var abort = new CancellationTokenSource();
         var signals = 0;

@@ -57,7 +57,7 @@ internal static class WorkerLauncher
     {
         var process = Environment.ProcessPath ?? throw Failure.Operation("Cannot find the queuectl executable.");
         return Path.GetFileNameWithoutExtension(process) == "dotnet"
-            ? [process, typeof(WorkerLauncher).Assembly.Location]
+            ? [process, Path.Combine(AppContext.BaseDirectory, "queuectl.dll")]
             : [process];
     }
 }

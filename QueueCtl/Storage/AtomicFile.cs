@@ -12,12 +12,17 @@ internal static class AtomicFile
     /// existing file is left alone and false is returned.
     /// </summary>
     /// <remarks>
+    /// <paramref name="modified"/> sets the file's mtime before it appears (see JobStore.Enqueue).
     /// <paramref name="durable"/> false skips both fsyncs: for files that are rewritten every few
     /// seconds and worth nothing after a power cut (worker heartbeats). Still atomic.
     /// </remarks>
-    public static bool Write(QueueHome home, string destination, ReadOnlySpan<byte> bytes, bool noReplace, bool durable = true)
+    public static bool Write(QueueHome home, string destination, ReadOnlySpan<byte> bytes, bool noReplace, bool durable = true, DateTime? modified = null)
     {
         var staged = StageInTmp(home, Path.GetFileName(destination), bytes, durable);
+        if (modified is { } mtime)
+        {
+            File.SetLastWriteTimeUtc(staged, mtime);
+        }
         var result = Native.Move(staged, destination, noReplace);
         if (result != MoveResult.Moved)
         {
@@ -39,9 +44,16 @@ internal static class AtomicFile
     /// Rewrites <paramref name="path"/> atomically, but only while it still exists: when another
     /// process has moved it away (a recovered job), nothing is created and false is returned.
     /// </summary>
-    public static bool Replace(QueueHome home, string path, ReadOnlySpan<byte> bytes)
+    /// <remarks>
+    /// <paramref name="flushFolder"/> false skips the fsync of the folder: right for a rewrite
+    /// that is followed by a rename whose own folder fsync commits the same journal.
+    /// <paramref name="flushFile"/> false also skips the file's fsync: only for the claim's
+    /// rewrite, whose loss in a power cut recovery handles anyway (the old content says pending,
+    /// in a dead worker's folder, and is retried). Atomic in every case.
+    /// </remarks>
+    public static bool Replace(QueueHome home, string path, ReadOnlySpan<byte> bytes, bool flushFile = true, bool flushFolder = true)
     {
-        var staged = StageInTmp(home, Path.GetFileName(path), bytes);
+        var staged = StageInTmp(home, Path.GetFileName(path), bytes, flushFile);
         var exchanged = Native.Exchange(staged, path);
         if (exchanged is null)
         {
@@ -62,7 +74,10 @@ internal static class AtomicFile
         {
             File.Delete(staged); // now holds the old content
         }
-        Native.FsyncDirectory(Path.GetDirectoryName(path)!);
+        if (flushFolder)
+        {
+            Native.FsyncDirectory(Path.GetDirectoryName(path)!);
+        }
         return true;
     }
 

@@ -81,7 +81,7 @@ internal sealed class Claimer(QueueHome home, string workerId)
         }
 
         var running = Transitions.Claimed(job, workerId, now);
-        if (!AtomicFile.Replace(home, claimedPath, JobJson.Serialize(running)))
+        if (!AtomicFile.Replace(home, claimedPath, JobJson.Serialize(running), flushFile: false, flushFolder: false))
         {
             return new ClaimResult(ClaimOutcome.Lost, null);
         }
@@ -142,7 +142,8 @@ internal sealed class ClaimedJob(QueueHome home, Job job, string path)
 
     public static FinishOutcome FinishFile(QueueHome home, string path, Job final)
     {
-        if (!AtomicFile.Replace(home, path, JobJson.Serialize(final)))
+        // No folder fsync here: the rename below and its folder fsync commit the same journal.
+        if (!AtomicFile.Replace(home, path, JobJson.Serialize(final), flushFolder: false))
         {
             return FinishOutcome.Fenced;
         }
