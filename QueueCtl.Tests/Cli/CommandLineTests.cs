@@ -5,7 +5,7 @@ namespace QueueCtl.Tests.Cli;
 
 public class CommandLineTests
 {
-    private static readonly string[] Verbs = ["init", "enqueue", "status", "list", "show", "logs", "worker", "dlq", "stats", "purge", "recover", "config"];
+    private static readonly string[] Verbs = ["init", "enqueue", "status", "list", "show", "logs", "worker", "dlq", "stats", "purge", "recover", "config", "dashboard"];
 
     [TestCaseSource(nameof(Verbs))]
     public void EveryVerb_AnswersHelp_OnStdout_WithExit0(string verb)

@@ -68,5 +68,14 @@ public class PublishedBinaryTests
         }
         Assert.That(Ok("purge", "--state", "completed"), Does.Contain("Purged 1"));
         Assert.That(Ok("recover"), Does.Contain("Nothing to recover"));
+
+        // The dashboard (ASP.NET Core's slim builder) under the same build.
+        using var dashboard = new DashboardProcess(home, wrapper);
+        using (var status = JsonDocument.Parse(dashboard.Client.GetStringAsync("/api/status").Result))
+        {
+            Assert.That(status.RootElement.GetProperty("pending").GetInt32(), Is.EqualTo(1));
+        }
+        Assert.That(dashboard.Client.GetStringAsync("/metrics").Result, Does.Contain("queuectl_jobs{state=\"ready\"} 1"));
+        Assert.That(dashboard.Client.GetStringAsync("/").Result, Does.Contain("<title>queuectl</title>"));
     }
 }

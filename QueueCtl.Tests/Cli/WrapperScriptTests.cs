@@ -44,6 +44,8 @@ public class WrapperScriptTests
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = root,
+            // The fast JIT build: this test is about when the wrapper builds; PublishedBinaryTests covers NativeAOT.
+            Environment = { ["QUEUECTL_BUILD"] = "jit" },
         };
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

@@ -57,6 +57,9 @@ public class DlqTests
         Eventually.True(() => home.Ids("dead").Count == 2, Deadline, "both dead again");
 
         Assert.That(home.ReadJob("dead", "d1").GetProperty("history").GetArrayLength(), Is.EqualTo(2));
+        Assert.That(File.Exists(home.PathOf("logs", "d1", "attempt-1.log")) && File.Exists(home.PathOf("logs", "d1", "attempt-2.log")), Is.True,
+            "the run before the retry keeps its log: runs are numbered over the job's life");
+        Assert.That(home.ReadJob("dead", "d1").GetProperty("history")[1].GetProperty("attempt").GetInt32(), Is.EqualTo(2));
     }
 
     [TestCase("missing", 1)]

@@ -11,7 +11,7 @@ internal static class CommandLineEntry
     [
         typeof(InitOptions), typeof(EnqueueOptions), typeof(StatusOptions), typeof(ListOptions),
         typeof(ShowOptions), typeof(LogsOptions), typeof(WorkerOptions), typeof(DlqOptions), typeof(StatsOptions),
-        typeof(PurgeOptions), typeof(RecoverOptions), typeof(ConfigOptions),
+        typeof(PurgeOptions), typeof(RecoverOptions), typeof(ConfigOptions), typeof(DashboardOptions),
     ];
 
     public static string Version =>
@@ -46,6 +46,7 @@ internal static class CommandLineEntry
             LogsOptions o => LogsCommand.Run(o, console),
             StatsOptions o => StatsCommand.Run(o, console),
             PurgeOptions o => PurgeCommand.Run(o, console),
+            DashboardOptions o => DashboardCommand.Run(o, console),
             _ => throw new InvalidOperationException($"No handler for {result.Value.GetType().Name}."),
         };
     }

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using CommandLine;
 using QueueCtl.Jobs;
-using QueueCtl.Retries;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;
@@ -81,7 +80,7 @@ internal static class DlqCommand
         var retried = new List<string>();
         foreach (var id in ids)
         {
-            if (Revive(home, id))
+            if (DeadLetterQueue.Revive(home, id))
             {
                 retried.Add(id);
             }
@@ -109,44 +108,5 @@ internal static class DlqCommand
                 : $"{retried.Count} dead job{(retried.Count == 1 ? "" : "s")} pending again.");
         }
         return 0;
-    }
-
-    /// <summary>Rewrites dead/&lt;id&gt;.json as pending, then renames it into pending/ (no replace).</summary>
-    private static bool Revive(QueueHome home, string id)
-    {
-        var path = home.JobPath(JobState.Dead, id);
-        Job job;
-        try
-        {
-            job = JobJson.Deserialize(File.ReadAllBytes(path));
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return false;
-        }
-        catch (JsonException e)
-        {
-            throw Failure.Operation($"The dead job file '{path}' is corrupt: {e.Message}");
-        }
-        if (File.Exists(home.JobPath(JobState.Pending, id)))
-        {
-            throw Failure.Operation($"A job with id '{id}' is already pending.");
-        }
-        var revived = Transitions.Revived(job, DateTime.UtcNow);
-        if (!AtomicFile.Replace(home, path, JobJson.Serialize(revived)))
-        {
-            return false; // RACE: another dlq retry took it.
-        }
-        var moved = Native.Move(path, home.JobPath(JobState.Pending, id), noReplace: true);
-        if (moved == MoveResult.DestinationExists)
-        {
-            AtomicFile.Replace(home, path, JobJson.Serialize(job));
-            throw Failure.Operation($"A job with id '{id}' is already pending.");
-        }
-        if (moved == MoveResult.Moved)
-        {
-            Native.FsyncDirectory(home.StateFolder(JobState.Pending));
-        }
-        return moved == MoveResult.Moved;
     }
 }

@@ -30,6 +30,12 @@ internal sealed record Job
     [JsonPropertyName("meta")] public JsonElement? Meta { get; init; }
 
     [JsonIgnore] public int EffectivePriority => Priority ?? 0;
+
+    /// <summary>
+    /// The number of the next run over the job's whole life: history entries + 1. Unlike
+    /// attempts it is not reset by `dlq retry`, so log files and history entries never repeat.
+    /// </summary>
+    [JsonIgnore] public int NextRun => (History?.Count ?? 0) + 1;
 }
 
 /// <summary>One finished attempt, appended to <see cref="Job.History"/>.</summary>

@@ -32,7 +32,7 @@ internal static class CommandRunner
             return new AttemptResult(null, $"working directory '{cwd}' does not exist", started, DateTime.UtcNow);
         }
 
-        var logPath = LogPath(home, job.Id, job.Attempts + 1);
+        var logPath = LogPath(home, job.Id, job.NextRun);
         Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
         using var log = new CappedLog(logPath, logMaxBytes);
         return await RunAsync(home, job, timeout, log, started, cwd, abort);

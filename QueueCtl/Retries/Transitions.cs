@@ -41,7 +41,7 @@ internal static class Transitions
         }
         history.Add(new Attempt
         {
-            Number = attempts,
+            Number = job.NextRun,
             Worker = workerId,
             StartedAt = started,
             FinishedAt = finished,

@@ -1,0 +1,55 @@
+// A real browser on the dashboard: counts change live, retry moves a dead job, a screenshot.
+// Run by QueueCtl.Tests/Dashboard/DashboardBrowserTests with DASHBOARD_URL, DASHBOARD_TOKEN,
+// QUEUECTL_BIN, QUEUECTL_HOME, FLAG_FILE and SCREENSHOT in the environment.
+import { chromium } from "playwright-core";
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+
+const env = name => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+const url = env("DASHBOARD_URL"), token = env("DASHBOARD_TOKEN"), bin = env("QUEUECTL_BIN"), home = env("QUEUECTL_HOME");
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  await page.goto(`${url}/#token=${token}`);
+  const count = state => page.locator(`#count-${state}`);
+  const expectText = async (locator, text, what) => {
+    await locator.filter({ hasText: new RegExp(`^${text}$`) }).waitFor({ timeout: 15000 })
+      .catch(() => { throw new Error(`${what}: expected ${text}`); });
+  };
+
+  await expectText(count("pending"), "2", "pending before any worker");
+  await expectText(count("completed"), "0", "completed before any worker");
+  console.log("page shows 2 pending");
+
+  execFileSync(bin, ["worker", "start", "--home", home]);
+  await expectText(count("completed"), "1", "completed once the worker ran the good job");
+  await expectText(count("dead"), "1", "dead once the worker ran the failing job");
+  console.log("counts changed live: 1 completed, 1 dead");
+
+  await page.click(".card[data-state=dead]");
+  const retry = page.locator("button.retry[data-id=flaky]");
+  await retry.waitFor({ timeout: 15000 });
+  writeFileSync(env("FLAG_FILE"), "");   // the next attempt of `flaky` succeeds
+  await retry.click();
+  await expectText(count("dead"), "0", "dead after retry");
+  await expectText(count("completed"), "2", "completed after the retried job ran");
+  console.log("retry moved the dead job, and it completed");
+
+  await page.click(".card[data-state=completed]");
+  await page.locator("tr.job[data-id=flaky]").click();
+  await page.locator("#detail-state", { hasText: "completed" }).waitFor({ timeout: 15000 });
+  await page.locator("#detail-log", { hasText: "second try" }).waitFor({ timeout: 15000 });
+  await page.screenshot({ path: env("SCREENSHOT"), fullPage: true });
+  console.log("screenshot saved");
+} finally {
+  await browser.close();
+}

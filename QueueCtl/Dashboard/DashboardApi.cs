@@ -1,0 +1,357 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using QueueCtl.Cli;
+using QueueCtl.Config;
+using QueueCtl.Jobs;
+using QueueCtl.Processing;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Dashboard;
+
+/// <summary>
+/// The routes behind the page (README.md documents them). Every id is checked against the id
+/// alphabet before it touches a path, so no request reaches outside the home.
+/// </summary>
+internal sealed class DashboardApi(QueueHome home, string token)
+{
+    private const int MaxPageSize = 500;
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var segments = (request.Path.Value ?? "/").Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var get = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method);
+        var post = HttpMethods.IsPost(request.Method);
+        try
+        {
+            switch (segments)
+            {
+                case [] when get:
+                    await Page(context);
+                    break;
+                case ["metrics"] when get:
+                    await Text(context, Metrics.Render(home, DateTime.UtcNow), "text/plain; version=0.0.4; charset=utf-8");
+                    break;
+                case ["api", "status"] when get:
+                    await Json(context, w => Status(w));
+                    break;
+                case ["api", "workers"] when get:
+                    await Json(context, w => Workers(w));
+                    break;
+                case ["api", "jobs"] when get:
+                    await Jobs(context);
+                    break;
+                case ["api", "jobs", var id] when get:
+                    await Job(context, id);
+                    break;
+                case ["api", "jobs", var id, "log"] when get:
+                    await Log(context, id);
+                    break;
+                case ["api", "jobs", var id, "retry"] when post:
+                    await Retry(context, id);
+                    break;
+                case ["api", "dlq", "retry-all"] when post:
+                    await RetryAll(context);
+                    break;
+                case [] or ["metrics"] or ["api", "status" or "workers" or "jobs"] or ["api", "jobs", _] or ["api", "jobs", _, "log" or "retry"]
+                    or ["api", "dlq", "retry-all"]:
+                    await Error(context, StatusCodes.Status405MethodNotAllowed, $"{request.Method} is not allowed here.");
+                    break;
+                default:
+                    await Error(context, StatusCodes.Status404NotFound, "No such page.");
+                    break;
+            }
+        }
+        catch (Failure failure)
+        {
+            await Error(context, failure.ExitCode == Failure.InvalidUsage ? 400 : 409, failure.Message);
+        }
+    }
+
+    private static async Task Page(HttpContext context)
+    {
+        await using var page = typeof(DashboardApi).Assembly.GetManifestResourceStream("dashboard.html")
+            ?? throw new InvalidOperationException("The dashboard page is missing from the build.");
+        context.Response.ContentType = "text/html; charset=utf-8";
+        context.Response.Headers.CacheControl = "no-store";
+        await page.CopyToAsync(context.Response.Body);
+    }
+
+    private void Status(Utf8JsonWriter w)
+    {
+        var now = DateTime.UtcNow;
+        var counts = QueueCounts.Take(home, now);
+        w.WriteStartObject();
+        w.WriteNumber("pending", counts.Pending);
+        w.WriteNumber("ready", counts.Ready);
+        w.WriteNumber("scheduled", counts.Scheduled);
+        w.WriteNumber("processing", counts.Processing);
+        w.WriteNumber("completed", counts.Completed);
+        w.WriteNumber("failed", counts.Failed);
+        w.WriteNumber("dead", counts.Dead);
+        w.WriteNumber("rejected", counts.Rejected);
+        w.WriteNumber("workers", counts.Workers);
+        if (counts.NextRun is { } next)
+        {
+            w.WriteString("next_run", UtcTimestamp.ToText(next));
+            w.WriteNumber("next_run_in_seconds", Math.Round((next - now).TotalSeconds, 1));
+        }
+        else
+        {
+            w.WriteNull("next_run");
+        }
+        w.WriteString("now", UtcTimestamp.ToText(now));
+        w.WriteEndObject();
+    }
+
+    private void Workers(Utf8JsonWriter w)
+    {
+        var now = DateTime.UtcNow;
+        var settings = ConfigStore.Load(home);
+        w.WriteStartArray();
+        foreach (var r in new WorkerRegistry(home).ReadAll())
+        {
+            w.WriteStartObject();
+            w.WriteString("id", r.Id);
+            w.WriteNumber("pid", r.Pid);
+            w.WriteString("host", r.Host);
+            w.WriteString("state", WorkerRegistry.DeathReason(r, settings, now) is null ? r.State : "dead");
+            w.WriteString("current_job", r.CurrentJob);
+            w.WriteString("started_at", UtcTimestamp.ToText(r.StartedAt));
+            w.WriteNumber("heartbeat_age_seconds", Math.Round((now - r.HeartbeatAt).TotalSeconds, 1));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    private async Task Jobs(HttpContext context)
+    {
+        var query = context.Request.Query;
+        var state = query["state"].ToString();
+        if (!JobState.IsValid(state))
+        {
+            await Error(context, 400, $"Unknown state '{state}'; valid states are {string.Join(", ", JobState.All)}.");
+            return;
+        }
+        var offset = int.TryParse(query["offset"], out var o) && o >= 0 ? o : 0;
+        var limit = int.TryParse(query["limit"], out var l) && l > 0 ? Math.Min(l, MaxPageSize) : 50;
+        var all = new JobStore(home).ReadAll(state)
+            .OrderBy(s => s.Job?.CreatedAt ?? DateTime.MaxValue)
+            .ThenBy(s => s.Id, StringComparer.Ordinal)
+            .ToList();
+        await Json(context, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("state", state);
+            w.WriteNumber("total", all.Count);
+            w.WriteNumber("offset", offset);
+            w.WriteNumber("limit", limit);
+            w.WriteStartArray("jobs");
+            foreach (var stored in all.Skip(offset).Take(limit))
+            {
+                w.WriteStartObject();
+                w.WriteString("id", stored.Id);
+                w.WriteString("state", stored.State);
+                if (stored.Job is { } job)
+                {
+                    w.WriteString("command", job.Command);
+                    w.WriteNumber("attempts", job.Attempts);
+                    w.WriteNumber("max_retries", job.MaxRetries);
+                    w.WriteNumber("priority", job.EffectivePriority);
+                    w.WriteString("created_at", UtcTimestamp.ToText(job.CreatedAt));
+                    w.WriteString("last_error", job.LastError);
+                    if (job.NotBefore is { } nb)
+                    {
+                        w.WriteString("not_before", UtcTimestamp.ToText(nb));
+                    }
+                }
+                else
+                {
+                    w.WriteString("error", stored.Error);
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    private async Task Job(HttpContext context, string id)
+    {
+        if (await InvalidId(context, id))
+        {
+            return;
+        }
+        var stored = new JobStore(home).Locate(id);
+        if (stored is null)
+        {
+            await Error(context, 404, $"No job with id '{id}'.");
+            return;
+        }
+        string file;
+        try
+        {
+            file = await File.ReadAllTextAsync(stored.Path);
+        }
+        catch (FileNotFoundException)
+        {
+            await Error(context, 409, $"Job '{id}' moved while it was read; ask again.");
+            return;
+        }
+        var attempts = LogAttempts(id);
+        await Json(context, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("id", id);
+            w.WriteString("state", stored.State);
+            w.WriteString("path", Path.GetRelativePath(home.Root, stored.Path));
+            w.WritePropertyName("file");
+            try
+            {
+                using var parsed = JsonDocument.Parse(file);
+                parsed.RootElement.WriteTo(w);
+            }
+            catch (JsonException)
+            {
+                w.WriteStringValue(file);
+            }
+            w.WriteStartArray("log_attempts");
+            attempts.ForEach(w.WriteNumberValue);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    private async Task Log(HttpContext context, string id)
+    {
+        if (await InvalidId(context, id))
+        {
+            return;
+        }
+        var attempts = LogAttempts(id);
+        if (attempts.Count == 0)
+        {
+            await Text(context, "", "text/plain; charset=utf-8");
+            return;
+        }
+        var attempt = int.TryParse(context.Request.Query["attempt"], out var a) ? a : attempts.Max();
+        if (!attempts.Contains(attempt))
+        {
+            await Error(context, 404, $"Job '{id}' has no attempt {attempt}.");
+            return;
+        }
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        await using var log = new FileStream(CommandRunner.LogPath(home, id, attempt), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        await log.CopyToAsync(context.Response.Body);
+    }
+
+    private async Task Retry(HttpContext context, string id)
+    {
+        if (!await Authorized(context) || await InvalidId(context, id))
+        {
+            return;
+        }
+        if (!DeadLetterQueue.Revive(home, id))
+        {
+            await Error(context, 404, $"No job '{id}' in the dead letter queue.");
+            return;
+        }
+        await Json(context, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("id", id);
+            w.WriteString("state", JobState.Pending);
+            w.WriteEndObject();
+        });
+    }
+
+    private async Task RetryAll(HttpContext context)
+    {
+        if (!await Authorized(context))
+        {
+            return;
+        }
+        var ids = new JobStore(home).Files(JobState.Dead).Select(p => Path.GetFileNameWithoutExtension(p)).ToList();
+        var retried = ids.Where(id => DeadLetterQueue.Revive(home, id)).ToList();
+        await Json(context, w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("retried");
+            retried.ForEach(w.WriteStringValue);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>Changing actions need the token: header X-Queuectl-Token, or Authorization: Bearer.</summary>
+    private async Task<bool> Authorized(HttpContext context)
+    {
+        var headers = context.Request.Headers;
+        var given = headers["X-Queuectl-Token"].ToString();
+        if (given.Length == 0 && headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal))
+        {
+            given = auth["Bearer ".Length..];
+        }
+        if (System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(token)))
+        {
+            return true;
+        }
+        await Error(context, 401, "This action needs the token that `queuectl dashboard` printed at start.");
+        return false;
+    }
+
+    private static async Task<bool> InvalidId(HttpContext context, string id)
+    {
+        if (JobId.IsValid(id))
+        {
+            return false;
+        }
+        await Error(context, 400, $"Invalid id: an id is {JobId.Rule}.");
+        return true;
+    }
+
+    private List<int> LogAttempts(string id)
+    {
+        var folder = Path.Combine(home.Logs, id);
+        if (!Directory.Exists(folder))
+        {
+            return [];
+        }
+        return Directory.EnumerateFiles(folder, "attempt-*.log")
+            .Select(p => Path.GetFileNameWithoutExtension(p)["attempt-".Length..])
+            .Select(n => int.TryParse(n, out var v) ? v : 0)
+            .Where(v => v > 0)
+            .Order()
+            .ToList();
+    }
+
+    private static async Task Json(HttpContext context, Action<Utf8JsonWriter> write)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            write(w);
+        }
+        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.Headers.CacheControl = "no-store";
+        await context.Response.Body.WriteAsync(buffer.ToArray());
+    }
+
+    private static async Task Text(HttpContext context, string text, string contentType)
+    {
+        context.Response.ContentType = contentType;
+        await context.Response.WriteAsync(text);
+    }
+
+    private static Task Error(HttpContext context, int status, string message)
+    {
+        context.Response.StatusCode = status;
+        return Json(context, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("error", message);
+            w.WriteEndObject();
+        });
+    }
+}

@@ -1,0 +1,53 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using QueueCtl.Cli;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Dashboard;
+
+/// <summary>
+/// `queuectl dashboard`: Kestrel (ASP.NET Core's slim builder, from the shared framework) with one
+/// request handler and hand-written routes, so it needs no reflection and runs under NativeAOT.
+/// Changing actions need the token printed at start; reading does not.
+/// </summary>
+internal static class DashboardServer
+{
+    public static int Run(QueueHome home, string bind, int port, CliConsole console)
+    {
+        var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        var host = bind.Contains(':', StringComparison.Ordinal) ? $"[{bind}]" : bind;
+        builder.WebHost.UseUrls($"http://{host}:{port}");
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
+        var app = builder.Build();
+        var api = new DashboardApi(home, token);
+        app.Run(api.HandleAsync);
+        try
+        {
+            app.Start();
+        }
+        catch (IOException e)
+        {
+            throw Failure.Operation($"Cannot listen on {bind}:{port}: {e.Message}");
+        }
+        var url = app.Urls.First();
+        console.Out.WriteLine($"Dashboard on {url}/ (home {home.Root})");
+        console.Out.WriteLine($"Token for changes (retry): {token}");
+        console.Out.WriteLine($"Open {url}/#token={token} to be able to retry from the page. Ctrl-C stops.");
+        if (!IsLoopback(bind))
+        {
+            console.Error.WriteLine($"queuectl: warning: listening on {bind}, not loopback: anyone who can reach it can read the queue.");
+        }
+        console.Out.Flush();
+        app.WaitForShutdown();
+        return 0;
+    }
+
+    private static bool IsLoopback(string bind) =>
+        bind is "localhost" or "::1" || bind.StartsWith("127.", StringComparison.Ordinal);
+}

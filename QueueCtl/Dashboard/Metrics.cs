@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Text;
+using QueueCtl.Cli;
+using QueueCtl.Config;
+using QueueCtl.Jobs;
+using QueueCtl.Processing;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Dashboard;
+
+/// <summary>
+/// /metrics in the Prometheus text format, derived from the files at each scrape: counts by
+/// listing, ages from mtimes, attempt durations and failure totals from the jobs' histories.
+/// The *_total figures count what the folders hold now, so `purge` lowers them (a counter
+/// reset, which Prometheus' rate() handles).
+/// </summary>
+internal static class Metrics
+{
+    public static string Render(QueueHome home, DateTime now)
+    {
+        var text = new StringBuilder();
+        var counts = QueueCounts.Take(home, now);
+
+        Family(text, "queuectl_jobs", "gauge", "Jobs per state: files in each folder (pending split into ready and scheduled).");
+        foreach (var (state, value) in new[]
+                 {
+                     ("ready", counts.Ready), ("scheduled", counts.Scheduled), ("processing", counts.Processing),
+                     ("completed", counts.Completed), ("failed", counts.Failed), ("dead", counts.Dead), ("rejected", counts.Rejected),
+                 })
+        {
+            Sample(text, "queuectl_jobs", $"state=\"{state}\"", value);
+        }
+
+        var settings = ConfigStore.Load(home);
+        var workers = new WorkerRegistry(home).ReadAll();
+        Family(text, "queuectl_workers", "gauge", "Registered workers by state (dead: process gone or heartbeat older than worker-lease).");
+        foreach (var state in new[] { "idle", "busy", "stopping", "dead" })
+        {
+            Sample(text, "queuectl_workers", $"state=\"{state}\"",
+                workers.Count(w => (WorkerRegistry.DeathReason(w, settings, now) is null ? w.State : "dead") == state));
+        }
+
+        Family(text, "queuectl_oldest_pending_age_seconds", "gauge", "Age of the oldest ready pending job (by file mtime), 0 when none.");
+        var oldest = OldestReady(home, now);
+        Sample(text, "queuectl_oldest_pending_age_seconds", null, oldest is { } t ? Math.Round((now - t).TotalSeconds, 3) : 0);
+
+        var durations = new List<double>();
+        var failedAttempts = 0;
+        var store = new JobStore(home);
+        foreach (var state in JobState.All)
+        {
+            foreach (var stored in store.ReadAll(state))
+            {
+                foreach (var attempt in stored.Job?.History ?? [])
+                {
+                    durations.Add(attempt.DurationSeconds);
+                    failedAttempts += attempt.Outcome is JobState.Failed or JobState.Dead ? 1 : 0;
+                }
+            }
+        }
+        durations.Sort();
+        Family(text, "queuectl_attempt_duration_seconds", "summary", "Duration of the attempts recorded in the jobs' histories.");
+        foreach (var q in new[] { 0.5, 0.95, 0.99 })
+        {
+            Sample(text, "queuectl_attempt_duration_seconds", $"quantile=\"{q.ToString(CultureInfo.InvariantCulture)}\"",
+                QueueStats.Percentile(durations, q) ?? double.NaN);
+        }
+        Sample(text, "queuectl_attempt_duration_seconds_sum", null, Math.Round(durations.Sum(), 3));
+        Sample(text, "queuectl_attempt_duration_seconds_count", null, durations.Count);
+
+        Family(text, "queuectl_jobs_completed_total", "counter", "Jobs in completed/.");
+        Sample(text, "queuectl_jobs_completed_total", null, counts.Completed);
+        Family(text, "queuectl_jobs_dead_total", "counter", "Jobs in dead/.");
+        Sample(text, "queuectl_jobs_dead_total", null, counts.Dead);
+        Family(text, "queuectl_attempts_failed_total", "counter", "Failed attempts recorded in the jobs' histories.");
+        Sample(text, "queuectl_attempts_failed_total", null, failedAttempts);
+        return text.ToString();
+    }
+
+    private static DateTime? OldestReady(QueueHome home, DateTime now)
+    {
+        var folder = new DirectoryInfo(home.StateFolder(JobState.Pending));
+        if (!folder.Exists)
+        {
+            return null;
+        }
+        DateTime? oldest = null;
+        foreach (var file in folder.EnumerateFiles())
+        {
+            var mtime = file.LastWriteTimeUtc;
+            if (QueueHome.IsJobFileName(file.Name) && mtime <= now && (oldest is null || mtime < oldest))
+            {
+                oldest = mtime;
+            }
+        }
+        return oldest;
+    }
+
+    private static void Family(StringBuilder text, string name, string type, string help) =>
+        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n')
+            .Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+
+    private static void Sample(StringBuilder text, string name, string? labels, double value)
+    {
+        text.Append(name);
+        if (labels is not null)
+        {
+            text.Append('{').Append(labels).Append('}');
+        }
+        var number = double.IsNaN(value) ? "NaN" : value.ToString(CultureInfo.InvariantCulture);
+        text.Append(' ').Append(number).Append('\n');
+    }
+}

@@ -1,0 +1,51 @@
+using System.Text.Json;
+using QueueCtl.Jobs;
+using QueueCtl.Retries;
+
+namespace QueueCtl.Storage;
+
+/// <summary>dead/ → pending/: the one way a dead job comes back (CLI `dlq retry` and the dashboard).</summary>
+internal static class DeadLetterQueue
+{
+    /// <summary>
+    /// Rewrites dead/&lt;id&gt;.json as pending (attempts 0, history kept), then renames it into
+    /// pending/ without replace. False when there is no such dead job (or another retry won).
+    /// </summary>
+    public static bool Revive(QueueHome home, string id)
+    {
+        var path = home.JobPath(JobState.Dead, id);
+        Job job;
+        try
+        {
+            job = JobJson.Deserialize(File.ReadAllBytes(path));
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+        catch (JsonException e)
+        {
+            throw Failure.Operation($"The dead job file '{path}' is corrupt: {e.Message}");
+        }
+        if (File.Exists(home.JobPath(JobState.Pending, id)))
+        {
+            throw Failure.Operation($"A job with id '{id}' is already pending.");
+        }
+        var revived = Transitions.Revived(job, DateTime.UtcNow);
+        if (!AtomicFile.Replace(home, path, JobJson.Serialize(revived)))
+        {
+            return false; // RACE: another dlq retry took it.
+        }
+        var moved = Native.Move(path, home.JobPath(JobState.Pending, id), noReplace: true);
+        if (moved == MoveResult.DestinationExists)
+        {
+            AtomicFile.Replace(home, path, JobJson.Serialize(job));
+            throw Failure.Operation($"A job with id '{id}' is already pending.");
+        }
+        if (moved == MoveResult.Moved)
+        {
+            Native.FsyncDirectory(home.StateFolder(JobState.Pending));
+        }
+        return moved == MoveResult.Moved;
+    }
+}
