@@ -115,14 +115,19 @@ public class CrashTests
             File.WriteAllText(home.PathOf("processing", workerId, $"j-{workerId}.json"),
                 $$"""{"id":"j-{{workerId}}","command":"true","state":"processing","attempts":0,"max_retries":2,"created_at":"2025-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00Z","worker_id":"{{workerId}}"}""");
         }
-        Fake("w-fresh", DateTime.UtcNow);
-        Fake("w-stale", DateTime.UtcNow.AddSeconds(-60));
+        // Liveness reads the registration's mtime on the file system's clock, not the JSON's
+        // heartbeat_at (written by the other host's possibly skewed clock): fresh has a heartbeat_at
+        // an hour in the past but a file touched now; stale is aged with a set mtime.
+        Fake("w-fresh", DateTime.UtcNow.AddHours(-1));
+        Fake("w-stale", DateTime.UtcNow);
+        File.SetLastWriteTimeUtc(home.PathOf("workers", "w-stale.json"), DateTime.UtcNow.AddSeconds(-60));
 
         var result = home.Run("recover");
 
         Assert.That(result.Stdout, Does.Contain("j-w-stale: failed"));
         Assert.That(result.Stdout, Does.Not.Contain("j-w-fresh"));
-        Assert.That(File.Exists(home.PathOf("processing", "w-fresh", "j-w-fresh.json")), Is.True, "pid 999999 is not checked on another host");
+        Assert.That(File.Exists(home.PathOf("processing", "w-fresh", "j-w-fresh.json")), Is.True,
+            "pid 999999 is not checked on another host, and a skewed heartbeat_at does not matter");
         Assert.That(home.ReadJob("failed", "j-w-stale").GetProperty("last_error").GetString(), Does.Contain("no heartbeat"));
     }
 

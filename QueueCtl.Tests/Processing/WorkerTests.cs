@@ -248,7 +248,7 @@ public class WorkerTests
         using var home = new TempHome();
         home.StartWorkers(1);
 
-        File.WriteAllText(home.PathOf("tmp", "drop.json"), """{"command":"echo dropped"}""");
+        File.WriteAllText(home.PathOf("tmp", "drop.json"), """{"command":"echo dropped; pwd > where.txt"}""");
         File.Move(home.PathOf("tmp", "drop.json"), home.PathOf("pending", "drop.json"));
         File.WriteAllText(home.PathOf("pending", "broken.json"), "{ not json");
         home.WaitForState("drop", "completed", Deadline);
@@ -257,7 +257,9 @@ public class WorkerTests
         var job = home.ReadJob("completed", "drop");
         Assert.That(job.GetProperty("id").GetString(), Is.EqualTo("drop"));
         Assert.That(job.GetProperty("max_retries").GetInt32(), Is.EqualTo(3));
-        Assert.That(job.GetProperty("cwd").GetString(), Is.EqualTo(home.Root));
+        Assert.That(job.TryGetProperty("cwd", out _), Is.False, "a dropped job runs in the home of whichever worker runs it");
+        Assert.That(File.ReadAllText(home.PathOf("logs", "drop", "attempt-1.log")), Is.EqualTo("dropped\n"));
+        Assert.That(File.ReadAllText(home.PathOf("where.txt")).Trim(), Is.EqualTo(home.Root));
         Assert.That(File.ReadAllText(home.PathOf("rejected", "broken.json.reason")), Does.Contain("not valid JSON"));
     }
 }

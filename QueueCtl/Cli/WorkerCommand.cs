@@ -122,9 +122,10 @@ internal static class WorkerCommand
     private static int List(WorkerOptions options, CliConsole console)
     {
         var home = options.ResolveHome();
-        var settings = ConfigStore.Load(home);
         var now = DateTime.UtcNow;
-        var records = new WorkerRegistry(home).ReadAll();
+        var registry = new WorkerRegistry(home);
+        var records = registry.ReadAll();
+        var liveness = registry.Judge(ConfigStore.Load(home));
         if (options.Json)
         {
             Output.Json(console.Out, w =>
@@ -136,7 +137,8 @@ internal static class WorkerCommand
                     w.WriteString("id", r.Id);
                     w.WriteNumber("pid", r.Pid);
                     w.WriteString("host", r.Host);
-                    w.WriteString("state", WorkerRegistry.DeathReason(r, settings, now) is null ? r.State : "dead");
+                    w.WriteString("state", liveness.DeathReason(r) is null ? r.State : "dead");
+                    w.WriteNumber("heartbeat_age_seconds", Math.Round(liveness.HeartbeatAge(r).TotalSeconds, 1));
                     w.WriteString("current_job", r.CurrentJob);
                     w.WriteString("started_at", UtcTimestamp.ToText(r.StartedAt));
                     w.WriteString("heartbeat_at", UtcTimestamp.ToText(r.HeartbeatAt));
@@ -154,8 +156,8 @@ internal static class WorkerCommand
         var rows = new List<string[]> { new[] { "ID", "PID", "HOST", "STATE", "JOB", "UPTIME", "HEARTBEAT" } };
         rows.AddRange(records.Select(r => new[]
         {
-            r.Id, Output.Number(r.Pid), r.Host, Output.State(WorkerRegistry.DeathReason(r, settings, now) is null ? r.State : "dead"),
-            r.CurrentJob ?? "-", Output.Relative(r.StartedAt, now).Replace(" ago", ""), Output.Relative(r.HeartbeatAt, now),
+            r.Id, Output.Number(r.Pid), r.Host, Output.State(liveness.DeathReason(r) is null ? r.State : "dead"),
+            r.CurrentJob ?? "-", Output.Relative(r.StartedAt, now).Replace(" ago", ""), Output.Relative(now - liveness.HeartbeatAge(r), now),
         }));
         Output.Table(console.Out, rows);
         return 0;

@@ -108,18 +108,19 @@ internal sealed class DashboardApi(QueueHome home, string token)
     private void Workers(Utf8JsonWriter w)
     {
         var now = DateTime.UtcNow;
-        var settings = ConfigStore.Load(home);
+        var registry = new WorkerRegistry(home);
+        var liveness = registry.Judge(ConfigStore.Load(home));
         w.WriteStartArray();
-        foreach (var r in new WorkerRegistry(home).ReadAll())
+        foreach (var r in registry.ReadAll())
         {
             w.WriteStartObject();
             w.WriteString("id", r.Id);
             w.WriteNumber("pid", r.Pid);
             w.WriteString("host", r.Host);
-            w.WriteString("state", WorkerRegistry.DeathReason(r, settings, now) is null ? r.State : "dead");
+            w.WriteString("state", liveness.DeathReason(r) is null ? r.State : "dead");
             w.WriteString("current_job", r.CurrentJob);
             w.WriteString("started_at", UtcTimestamp.ToText(r.StartedAt));
-            w.WriteNumber("heartbeat_age_seconds", Math.Round((now - r.HeartbeatAt).TotalSeconds, 1));
+            w.WriteNumber("heartbeat_age_seconds", Math.Round(liveness.HeartbeatAge(r).TotalSeconds, 1));
             w.WriteEndObject();
         }
         w.WriteEndArray();

@@ -31,13 +31,14 @@ internal static class Metrics
             Sample(text, "queuectl_jobs", $"state=\"{state}\"", value);
         }
 
-        var settings = ConfigStore.Load(home);
-        var workers = new WorkerRegistry(home).ReadAll();
+        var registry = new WorkerRegistry(home);
+        var liveness = registry.Judge(ConfigStore.Load(home));
+        var workers = registry.ReadAll();
         Family(text, "queuectl_workers", "gauge", "Registered workers by state (dead: process gone or heartbeat older than worker-lease).");
         foreach (var state in new[] { "idle", "busy", "stopping", "dead" })
         {
             Sample(text, "queuectl_workers", $"state=\"{state}\"",
-                workers.Count(w => (WorkerRegistry.DeathReason(w, settings, now) is null ? w.State : "dead") == state));
+                workers.Count(w => (liveness.DeathReason(w) is null ? w.State : "dead") == state));
         }
 
         Family(text, "queuectl_oldest_pending_age_seconds", "gauge", "Age of the oldest ready pending job (by file mtime), 0 when none.");

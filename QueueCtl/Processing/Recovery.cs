@@ -23,9 +23,10 @@ internal static class Recovery
         var recovered = new List<RecoveredJob>();
         var live = new HashSet<string>(StringComparer.Ordinal);
         var dead = new Dictionary<string, string>(StringComparer.Ordinal);
+        var liveness = registry.Judge(settings);
         foreach (var record in registry.ReadAll())
         {
-            var reason = record.Id == selfId ? null : WorkerRegistry.DeathReason(record, settings, now);
+            var reason = record.Id == selfId ? null : liveness.DeathReason(record);
             if (reason is null)
             {
                 live.Add(record.Id);

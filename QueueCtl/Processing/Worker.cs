@@ -175,6 +175,10 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
             JobState.Failed => $"failed ({final.LastError}); retry at {UtcTimestamp.ToText(final.NotBefore!.Value)}",
             _ => $"dead after {final.Attempts} attempt{(final.Attempts == 1 ? "" : "s")} ({final.LastError})",
         };
+        if (outcome == FinishOutcome.Fenced)
+        {
+            NoteFenced(job, result);
+        }
         Log(outcome switch
         {
             FinishOutcome.Finished => $"{job.Id} {detail}",
@@ -182,6 +186,25 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
             _ => $"{job.Id} could not be moved to {final.State}/ (id taken); moved to rejected/",
         });
         SetState("idle", null);
+    }
+
+    /// <summary>
+    /// The job was taken back while it ran (this worker's lease had expired): its file now belongs
+    /// to another owner and is left alone. This run's result goes where it harms nothing: the end
+    /// of its own log, beside the recoverer's history entry "worker … died".
+    /// </summary>
+    private void NoteFenced(Job job, AttemptResult result)
+    {
+        try
+        {
+            File.AppendAllText(CommandRunner.LogPath(home, job.Id, job.NextRun),
+                $"\n[queuectl] worker {Id} finished this run (exit code {result.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}) " +
+                "after the job had been taken back from it (lease expired); this result was not recorded.\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log($"could not note the fenced run in {job.Id}'s log: {e.Message}");
+        }
     }
 
     private async Task HeartbeatLoop(JobIndex index, CancellationToken stop)

@@ -41,18 +41,56 @@ internal sealed class WorkerRegistry(QueueHome home)
             .ToList();
     }
 
+    /// <summary>
+    /// A judge of liveness for one moment. Heartbeats are compared on the file system's clock, not
+    /// the hosts': the age of a worker is (mtime of a probe file touched now) − (mtime of its
+    /// workers/&lt;id&gt;.json, rewritten at each heartbeat). Hosts with skewed clocks sharing one
+    /// network file system then agree on ages. A pid is only checked for a worker of this host.
+    /// </summary>
+    public Liveness Judge(Settings settings) => new(this, settings, FileSystemNow());
+
+    /// <summary>The file system's idea of now: the mtime of a file written this instant under tmp/.</summary>
+    public DateTime FileSystemNow()
+    {
+        var probe = Path.Combine(home.Tmp, $".clock-probe-{Environment.ProcessId}-{Environment.CurrentManagedThreadId}");
+        try
+        {
+            File.WriteAllBytes(probe, []);
+            var now = File.GetLastWriteTimeUtc(probe);
+            File.Delete(probe);
+            return now;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return DateTime.UtcNow; // a read-only or missing home: this host's clock is the best we have
+        }
+    }
+
+    /// <summary>When a worker's registration was last written, on the file system's clock.</summary>
+    public DateTime HeartbeatOf(WorkerRecord record)
+    {
+        var mtime = File.GetLastWriteTimeUtc(PathOf(record.Id));
+        return mtime.Year < 1980 ? record.HeartbeatAt : mtime; // 1601: the file is gone
+    }
+}
+
+/// <summary>Liveness judged at one reading of the file system's clock.</summary>
+internal sealed class Liveness(WorkerRegistry registry, Settings settings, DateTime fileSystemNow)
+{
     /// <summary>Why a worker counts as dead, or null while it is alive.</summary>
-    public static string? DeathReason(WorkerRecord record, Settings settings, DateTime now)
+    public string? DeathReason(WorkerRecord record)
     {
         if (record.Host == WorkerId.Host && !Native.ProcessExists(record.Pid))
         {
             return $"worker {record.Id} died (process {record.Pid} is gone)";
         }
-        var silence = now - record.HeartbeatAt;
+        var silence = HeartbeatAge(record);
         if (silence.TotalSeconds > settings.WorkerLeaseSeconds)
         {
             return $"worker {record.Id} died (no heartbeat for {(int)silence.TotalSeconds} s)";
         }
         return null;
     }
+
+    public TimeSpan HeartbeatAge(WorkerRecord record) => fileSystemNow - registry.HeartbeatOf(record);
 }

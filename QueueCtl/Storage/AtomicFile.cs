@@ -58,12 +58,11 @@ internal static class AtomicFile
         if (exchanged is null)
         {
             // No RENAME_EXCHANGE here: check, then rename over (a short window, see ARCHITECTURE.md).
-            if (!File.Exists(path))
+            if (!File.Exists(path) || Native.Move(staged, path, noReplace: false) != MoveResult.Moved)
             {
                 File.Delete(staged);
                 return false;
             }
-            Native.Move(staged, path, noReplace: false);
         }
         else if (exchanged == MoveResult.SourceMissing)
         {

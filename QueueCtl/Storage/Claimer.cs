@@ -10,6 +10,7 @@ namespace QueueCtl.Storage;
  * The claim and finish protocol (ARCHITECTURE.md has the crash table):
  *  1. Claim: rename(pending/<name> or failed/<id>.json -> processing/<worker>/<name>). The rename is
  *     the commit: of two workers renaming the same file, exactly one succeeds, the other gets ENOENT.
+ *     It is a plain rename: the link + unlink fallback of a no-replace move would let two win.
  *  2. The claimed file is read and validated; a dropped file gets its defaults and the name <id>.json.
  *  3. Its state is rewritten in place (state processing, worker_id, started_at): tmp + fsync + exchange.
  *  4. Finish: rewrite in place with the final state, then rename into completed/, failed/ or dead/
@@ -39,7 +40,24 @@ internal sealed class Claimer(QueueHome home, string workerId)
     {
         var name = Path.GetFileName(sourcePath);
         var claimedPath = Path.Combine(Folder, name);
-        var moved = Native.Move(sourcePath, claimedPath, noReplace: true);
+        // A plain rename(2), never the no-replace fallback (link + unlink): link leaves the source in
+        // place, so two workers could each link it into their own folder. rename removes the source
+        // atomically, which is the whole claim; the destination is our own folder, so nothing is
+        // overwritten there.
+        var moved = Native.Move(sourcePath, claimedPath, noReplace: false);
+        if (moved == MoveResult.SourceMissing && !Directory.Exists(Folder))
+        {
+            // Recovery removed our folder while we were cut off from the file system (our lease
+            // had expired): make it again and try once more.
+            Directory.CreateDirectory(Folder);
+            moved = Native.Move(sourcePath, claimedPath, noReplace: false);
+        }
+        if (moved == MoveResult.SourceMissing && File.Exists(claimedPath))
+        {
+            // RACE: on a network file system the reply to a rename that succeeded can be lost and the
+            // retried request then finds no source: the file in our own folder says who won.
+            moved = MoveResult.Moved;
+        }
         if (moved != MoveResult.Moved)
         {
             // RACE: SourceMissing is another worker's claim winning; DestinationExists cannot happen in our own folder
@@ -104,7 +122,9 @@ internal sealed class Claimer(QueueHome home, string workerId)
             }
         }
         var fileId = Path.GetFileNameWithoutExtension(path);
-        var defaults = new JobDefaults(settings.MaxRetries, home.Root, File.GetLastWriteTimeUtc(path));
+        // No cwd is written for a dropped file: it runs in the home of whichever worker runs it,
+        // which on a shared file system may be mounted at a different path on each host.
+        var defaults = new JobDefaults(settings.MaxRetries, null, File.GetLastWriteTimeUtc(path));
         return JobParser.Parse(Encoding.UTF8.GetString(bytes), defaults, fileId);
     }
 

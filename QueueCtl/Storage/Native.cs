@@ -26,6 +26,7 @@ internal static partial class Native
     private const int EEXIST = 17;
     private const int EINVAL = 22;
     private const int ENOSYS = 38;
+    private const int ESTALE = 116;
     private const int OReadOnly = 0;
     private const int ODirectory = 0x10000; // O_DIRECTORY on x86-64 and arm64 Linux
     private const int OCloExec = 0x80000;
@@ -82,16 +83,20 @@ internal static partial class Native
             Volatile.Write(ref _noReplaceUnsupported, true);
         }
 
-        // link(2) fails with EEXIST rather than replace, so link + unlink never overwrites.
+        // link(2) fails with EEXIST rather than replace, so link + unlink never overwrites. It is not
+        // a claim (link leaves the source in place): whoever then fails to unlink the source lost a
+        // race to another mover and takes its own link back.
         var linked = Check(Link(source, destination), source, destination);
         if (linked == MoveResult.Moved && Unlink(source) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            // RACE: ENOENT means another process unlinked the source after our link: the move still happened once.
-            if (errno != ENOENT)
+            if (errno is not (ENOENT or ESTALE))
             {
                 throw Error(errno, $"unlink '{source}'");
             }
+            // RACE: another process moved the source meanwhile (to another name): undo ours.
+            _ = Unlink(destination);
+            return MoveResult.SourceMissing;
         }
         return linked;
     }
@@ -180,7 +185,8 @@ internal static partial class Native
 
     private static MoveResult Classify(int errno, string source, string destination) => errno switch
     {
-        ENOENT => MoveResult.SourceMissing,
+        // ESTALE: a network file system's handle to a file another host just moved: gone, for us.
+        ENOENT or ESTALE => MoveResult.SourceMissing,
         EEXIST => MoveResult.DestinationExists,
         _ => throw Error(errno, $"rename '{source}' to '{destination}'"),
     };
