@@ -5,7 +5,7 @@ namespace QueueCtl.Tests.Cli;
 
 public class CommandLineTests
 {
-    private static readonly string[] Verbs = ["init", "enqueue", "status", "list", "show", "logs", "worker", "dlq", "stats", "purge", "recover", "config", "dashboard"];
+    private static readonly string[] Verbs = ["init", "enqueue", "status", "list", "show", "logs", "worker", "dlq", "stats", "purge", "recover", "config", "dashboard", "completion"];
 
     [TestCaseSource(nameof(Verbs))]
     public void EveryVerb_AnswersHelp_OnStdout_WithExit0(string verb)
@@ -13,7 +13,7 @@ public class CommandLineTests
         var result = QueueCtlProcess.Run([verb, "--help"]);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
-        Assert.That(result.Stdout, Does.Contain("--home"));
+        Assert.That(result.Stdout, Does.Contain(verb == "completion" ? "shell" : "--home"));
         Assert.That(result.Stderr, Is.Empty);
     }
 

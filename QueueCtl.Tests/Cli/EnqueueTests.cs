@@ -130,3 +130,36 @@ public class EnqueueTests
         Assert.That(Directory.GetFiles(home.PathOf("pending")), Has.Length.EqualTo(200));
     }
 }
+
+public class EnqueueProgressTests
+{
+    private static string OnTerminal(string command)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("script") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var arg in new[] { "-qec", command, "/dev/null" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return output;
+    }
+
+    [Test]
+    public void BulkEnqueue_ShowsACountOnATerminal_AndIsQuietInScriptsOrWithQuiet()
+    {
+        using var home = new TempHome();
+        var file = Path.Combine(home.Parent, "many.jsonl");
+        File.WriteAllLines(file, Enumerable.Range(0, 250).Select(i => $"{{\"command\":\"echo {i}\"}}"));
+        var exe = QueueCtlProcess.Executable;
+
+        var terminal = OnTerminal($"'{exe}' enqueue --file '{file}' --home '{home.Root}'");
+        var quiet = OnTerminal($"'{exe}' enqueue --file '{file}' --home '{home.Root}' --quiet");
+        var piped = home.Run("enqueue", "--file", file);
+
+        Assert.That(terminal, Does.Contain("enqueued 200 of 250 lines").And.Contain("Enqueued 250 jobs"));
+        Assert.That(quiet, Does.Not.Contain("enqueued 100 of").And.Contain("Enqueued 250 jobs, refused 0 lines."));
+        Assert.That(piped.Stderr, Does.Not.Contain("enqueued 100 of"));
+    }
+}

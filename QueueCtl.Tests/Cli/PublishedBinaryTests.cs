@@ -68,6 +68,7 @@ public class PublishedBinaryTests
         }
         Assert.That(Ok("purge", "--state", "completed"), Does.Contain("Purged 1"));
         Assert.That(Ok("recover"), Does.Contain("Nothing to recover"));
+        Assert.That(QueueCtlProcess.Run(["completion", "bash"], executable: wrapper).Stdout, Does.Contain("worker) if").And.Contain("--max-retries"));
 
         // The dashboard (ASP.NET Core's slim builder) under the same build.
         using var dashboard = new DashboardProcess(home, wrapper);

@@ -12,6 +12,7 @@ internal static class CommandLineEntry
         typeof(InitOptions), typeof(EnqueueOptions), typeof(StatusOptions), typeof(ListOptions),
         typeof(ShowOptions), typeof(LogsOptions), typeof(WorkerOptions), typeof(DlqOptions), typeof(StatsOptions),
         typeof(PurgeOptions), typeof(RecoverOptions), typeof(ConfigOptions), typeof(DashboardOptions),
+        typeof(CompletionOptions),
     ];
 
     public static string Version =>
@@ -47,6 +48,7 @@ internal static class CommandLineEntry
             StatsOptions o => StatsCommand.Run(o, console),
             PurgeOptions o => PurgeCommand.Run(o, console),
             DashboardOptions o => DashboardCommand.Run(o, console),
+            CompletionOptions o => CompletionCommand.Run(o, console),
             _ => throw new InvalidOperationException($"No handler for {result.Value.GetType().Name}."),
         };
     }

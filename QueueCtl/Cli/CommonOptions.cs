@@ -17,4 +17,10 @@ internal abstract class DataOptions : CommonOptions
 {
     [Option("json", HelpText = "Print machine-readable JSON.")]
     public bool Json { get; set; }
+
+    [Option("quiet", HelpText = "No progress or notes on stderr (errors still go there).")]
+    public bool Quiet { get; set; }
+
+    /// <summary>Progress is for people: only on a terminal, and never with --quiet or --json.</summary>
+    public bool ShowProgress => !Quiet && !Json && !Console.IsErrorRedirected;
 }

@@ -60,7 +60,7 @@ internal static class EnqueueCommand
         {
             var lines = ReadLines(options.File, console);
             home.EnsureCreated();
-            return EnqueueLines(home, lines, options.Json, console);
+            return EnqueueLines(home, lines, options, console);
         }
 
         var json = options.Command is not null ? CommandToJson(options) : options.JobJson!;
@@ -104,8 +104,11 @@ internal static class EnqueueCommand
     }
 
     /// <summary>Each line is enqueued or refused on its own; the exit code is the worst refusal's.</summary>
-    private static int EnqueueLines(QueueHome home, string[] lines, bool json, CliConsole console)
+    private static int EnqueueLines(QueueHome home, string[] lines, EnqueueOptions options, CliConsole console)
     {
+        var json = options.Json;
+        var total = lines.Count(l => l.Trim().Length > 0);
+        var progress = options.ShowProgress && total >= 100;
         var store = new JobStore(home);
         var settings = ConfigStore.Load(home);
         var added = new List<string>();
@@ -129,6 +132,14 @@ internal static class EnqueueCommand
                 refused.Add((i + 1, failure.Message));
                 exitCode = Math.Max(exitCode, failure.ExitCode);
             }
+            if (progress && (added.Count + refused.Count) % 100 == 0)
+            {
+                console.Error.Write($"\renqueued {added.Count} of {total} lines…");
+            }
+        }
+        if (progress)
+        {
+            console.Error.Write("\r\u001b[K");
         }
 
         if (json)
@@ -153,7 +164,7 @@ internal static class EnqueueCommand
         }
         else
         {
-            foreach (var (line, error) in refused)
+            foreach (var (line, error) in refused.Where(_ => !options.Quiet))
             {
                 console.Error.WriteLine($"line {line}: {error}");
             }

@@ -71,7 +71,10 @@ internal static class WorkerCommand
             {
                 console.Out.WriteLine(id);
             }
-            console.Error.WriteLine($"Started {ids.Count} worker{(ids.Count == 1 ? "" : "s")} in the background; logs in {home.Workers}/<id>.log.");
+            if (!options.Quiet)
+            {
+                console.Error.WriteLine($"Started {ids.Count} worker{(ids.Count == 1 ? "" : "s")} in the background; logs in {home.Workers}/<id>.log.");
+            }
         }
         return 0;
     }
@@ -97,7 +100,10 @@ internal static class WorkerCommand
             Native.Signal(pid, SigTerm);
         }
         var waiting = string.Join(", ", here.Select(r => r.CurrentJob is null ? r.Id : $"{r.Id} (running {r.CurrentJob})"));
-        console.Error.WriteLine($"Waiting up to {Duration.Seconds(timeout.TotalSeconds)} s for {here.Count} worker{(here.Count == 1 ? "" : "s")} to finish: {waiting}");
+        if (!options.Quiet && !options.Json)
+        {
+            console.Error.WriteLine($"Waiting up to {Duration.Seconds(timeout.TotalSeconds)} s for {here.Count} worker{(here.Count == 1 ? "" : "s")} to finish: {waiting}");
+        }
 
         var deadline = DateTime.UtcNow + timeout;
         List<WorkerRecord> remaining;
