@@ -15,6 +15,28 @@ internal sealed record QueueCounts(
 {
     public int Pending => Ready + Scheduled;
 
+    /// <summary>The counts as JSON properties (for `status --json` and the dashboard's /api/status).</summary>
+    public void WriteProperties(System.Text.Json.Utf8JsonWriter w)
+    {
+        w.WriteNumber("pending", Pending);
+        w.WriteNumber("ready", Ready);
+        w.WriteNumber("scheduled", Scheduled);
+        w.WriteNumber("processing", Processing);
+        w.WriteNumber("completed", Completed);
+        w.WriteNumber("failed", Failed);
+        w.WriteNumber("dead", Dead);
+        w.WriteNumber("rejected", Rejected);
+        w.WriteNumber("workers", Workers);
+        if (NextRun is { } next)
+        {
+            w.WriteString("next_run", UtcTimestamp.ToText(next));
+        }
+        else
+        {
+            w.WriteNull("next_run");
+        }
+    }
+
     public static QueueCounts Take(QueueHome home, DateTime now)
     {
         var store = new JobStore(home);
@@ -78,23 +100,7 @@ internal static class StatusCommand
             Output.Json(console.Out, w =>
             {
                 w.WriteStartObject();
-                w.WriteNumber("pending", counts.Pending);
-                w.WriteNumber("ready", counts.Ready);
-                w.WriteNumber("scheduled", counts.Scheduled);
-                w.WriteNumber("processing", counts.Processing);
-                w.WriteNumber("completed", counts.Completed);
-                w.WriteNumber("failed", counts.Failed);
-                w.WriteNumber("dead", counts.Dead);
-                w.WriteNumber("rejected", counts.Rejected);
-                w.WriteNumber("workers", counts.Workers);
-                if (counts.NextRun is { } next)
-                {
-                    w.WriteString("next_run", UtcTimestamp.ToText(next));
-                }
-                else
-                {
-                    w.WriteNull("next_run");
-                }
+                counts.WriteProperties(w);
                 w.WriteEndObject();
             });
             return 0;

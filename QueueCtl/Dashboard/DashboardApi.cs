@@ -83,23 +83,10 @@ internal sealed class DashboardApi(QueueHome home, string token)
         var now = DateTime.UtcNow;
         var counts = QueueCounts.Take(home, now);
         w.WriteStartObject();
-        w.WriteNumber("pending", counts.Pending);
-        w.WriteNumber("ready", counts.Ready);
-        w.WriteNumber("scheduled", counts.Scheduled);
-        w.WriteNumber("processing", counts.Processing);
-        w.WriteNumber("completed", counts.Completed);
-        w.WriteNumber("failed", counts.Failed);
-        w.WriteNumber("dead", counts.Dead);
-        w.WriteNumber("rejected", counts.Rejected);
-        w.WriteNumber("workers", counts.Workers);
+        counts.WriteProperties(w);
         if (counts.NextRun is { } next)
         {
-            w.WriteString("next_run", UtcTimestamp.ToText(next));
             w.WriteNumber("next_run_in_seconds", Math.Round((next - now).TotalSeconds, 1));
-        }
-        else
-        {
-            w.WriteNull("next_run");
         }
         w.WriteString("now", UtcTimestamp.ToText(now));
         w.WriteEndObject();
