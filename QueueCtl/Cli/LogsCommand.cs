@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using CommandLine;
 using QueueCtl.Jobs;
 using QueueCtl.Processing;
@@ -19,12 +18,9 @@ internal sealed class LogsOptions : CommonOptions
     public bool Follow { get; set; }
 }
 
-internal static partial class LogsCommand
+internal static class LogsCommand
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
-
-    [GeneratedRegex(@"^attempt-(\d+)\.log$")]
-    private static partial Regex AttemptFile();
 
     public static int Run(LogsOptions options, CliConsole console)
     {
@@ -38,8 +34,7 @@ internal static partial class LogsCommand
         }
         var home = options.ResolveHome();
         var store = new JobStore(home);
-        var folder = Path.Combine(home.Logs, options.Id);
-        var attempts = Attempts(folder);
+        var attempts = CommandRunner.LoggedRuns(home, options.Id);
         if (store.Locate(options.Id) is null && attempts.Count == 0)
         {
             throw Failure.Operation($"No job with id '{options.Id}'.");
@@ -126,16 +121,6 @@ internal static partial class LogsCommand
             to.Flush();
         }
     }
-
-    private static List<int> Attempts(string folder) =>
-        Directory.Exists(folder)
-            ? Directory.EnumerateFiles(folder)
-                .Select(p => AttemptFile().Match(Path.GetFileName(p)))
-                .Where(m => m.Success)
-                .Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))
-                .Order()
-                .ToList()
-            : [];
 
     private static string Describe(List<int> attempts) =>
         attempts.Count == 1 ? "attempt 1 only" : $"attempts {attempts.Min()} to {attempts.Max()}";

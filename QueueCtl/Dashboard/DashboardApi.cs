@@ -187,7 +187,7 @@ internal sealed class DashboardApi(QueueHome home, string token)
             await Error(context, 409, $"Job '{id}' moved while it was read; ask again.");
             return;
         }
-        var attempts = LogAttempts(id);
+        var attempts = CommandRunner.LoggedRuns(home, id);
         await Json(context, w =>
         {
             w.WriteStartObject();
@@ -217,7 +217,7 @@ internal sealed class DashboardApi(QueueHome home, string token)
         {
             return;
         }
-        var attempts = LogAttempts(id);
+        var attempts = CommandRunner.LoggedRuns(home, id);
         if (attempts.Count == 0)
         {
             await Text(context, "", "text/plain; charset=utf-8");
@@ -297,21 +297,6 @@ internal sealed class DashboardApi(QueueHome home, string token)
         }
         await Error(context, 400, $"Invalid id: an id is {JobId.Rule}.");
         return true;
-    }
-
-    private List<int> LogAttempts(string id)
-    {
-        var folder = Path.Combine(home.Logs, id);
-        if (!Directory.Exists(folder))
-        {
-            return [];
-        }
-        return Directory.EnumerateFiles(folder, "attempt-*.log")
-            .Select(p => Path.GetFileNameWithoutExtension(p)["attempt-".Length..])
-            .Select(n => int.TryParse(n, out var v) ? v : 0)
-            .Where(v => v > 0)
-            .Order()
-            .ToList();
     }
 
     private static async Task Json(HttpContext context, Action<Utf8JsonWriter> write)

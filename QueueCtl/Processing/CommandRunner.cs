@@ -10,7 +10,7 @@ namespace QueueCtl.Processing;
 /// (so a terminal's Ctrl-C reaches the worker, not the job, and a timeout can kill the whole
 /// process group), output appended to logs/&lt;id&gt;/attempt-&lt;n&gt;.log.
 /// </summary>
-internal static class CommandRunner
+internal static partial class CommandRunner
 {
     private const int SigKill = 9;
     private const int StderrTailBytes = 2048;
@@ -18,6 +18,23 @@ internal static class CommandRunner
 
     public static string LogPath(QueueHome home, string jobId, int attempt) =>
         Path.Combine(home.Logs, jobId, $"attempt-{attempt}.log");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^attempt-(\d+)\.log$")]
+    private static partial System.Text.RegularExpressions.Regex LogFileName();
+
+    /// <summary>The run numbers that have a log file under logs/&lt;id&gt;/, in order.</summary>
+    public static List<int> LoggedRuns(QueueHome home, string jobId)
+    {
+        var folder = Path.Combine(home.Logs, jobId);
+        return Directory.Exists(folder)
+            ? Directory.EnumerateFiles(folder)
+                .Select(p => LogFileName().Match(Path.GetFileName(p)))
+                .Where(m => m.Success)
+                .Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))
+                .Order()
+                .ToList()
+            : [];
+    }
 
     /// <summary>
     /// Runs the job's command. <paramref name="abort"/> kills it at once and throws
