@@ -10,7 +10,7 @@ public class DlqTests
     private static TempHome HomeWithDeadJobs()
     {
         var home = new TempHome();
-        home.Ok("enqueue", """{"id":"d1","command":"exit 1","max_retries":0}""");
+        home.Ok("enqueue", """{"id":"d1","command":"echo first; exit 1","max_retries":0}""");
         home.Ok("enqueue", """{"id":"d2","command":"exit 2","max_retries":0}""");
         home.StartWorkers(1);
         Eventually.True(() => home.Ids("dead").Count == 2, Deadline, "2 dead jobs");

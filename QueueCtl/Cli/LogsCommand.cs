@@ -34,8 +34,8 @@ internal static class LogsCommand
         }
         var home = options.ResolveHome();
         var store = new JobStore(home);
-        var attempts = CommandRunner.LoggedRuns(home, options.Id);
-        if (store.Locate(options.Id) is null && attempts.Count == 0)
+        var attempts = CommandRunner.Runs(home, store.Locate(options.Id), options.Id);
+        if (attempts.Count == 0 && store.Locate(options.Id) is null)
         {
             throw Failure.Operation($"No job with id '{options.Id}'.");
         }
@@ -54,7 +54,13 @@ internal static class LogsCommand
         {
             throw Failure.Operation($"Job '{options.Id}' has no attempt {attempt}; it has {Describe(attempts)}.");
         }
-        using var file = Open(CommandRunner.LogPath(home, options.Id, attempt));
+        var path = CommandRunner.LogPath(home, options.Id, attempt);
+        if (!File.Exists(path))
+        {
+            console.Error.WriteLine($"Attempt {attempt} of job '{options.Id}' printed nothing.");
+            return 0;
+        }
+        using var file = Open(path);
         Copy(file, console.Out);
         return 0;
     }

@@ -187,7 +187,7 @@ internal sealed class DashboardApi(QueueHome home, string token)
             await Error(context, 409, $"Job '{id}' moved while it was read; ask again.");
             return;
         }
-        var attempts = CommandRunner.LoggedRuns(home, id);
+        var attempts = CommandRunner.Runs(home, stored, id);
         await Json(context, w =>
         {
             w.WriteStartObject();
@@ -217,7 +217,7 @@ internal sealed class DashboardApi(QueueHome home, string token)
         {
             return;
         }
-        var attempts = CommandRunner.LoggedRuns(home, id);
+        var attempts = CommandRunner.Runs(home, new JobStore(home).Locate(id), id);
         if (attempts.Count == 0)
         {
             await Text(context, "", "text/plain; charset=utf-8");
@@ -229,8 +229,14 @@ internal sealed class DashboardApi(QueueHome home, string token)
             await Error(context, 404, $"Job '{id}' has no attempt {attempt}.");
             return;
         }
+        var path = CommandRunner.LogPath(home, id, attempt);
+        if (!File.Exists(path))
+        {
+            await Text(context, "", "text/plain; charset=utf-8"); // the run printed nothing
+            return;
+        }
         context.Response.ContentType = "text/plain; charset=utf-8";
-        await using var log = new FileStream(CommandRunner.LogPath(home, id, attempt), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        await using var log = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         await log.CopyToAsync(context.Response.Body);
     }
 

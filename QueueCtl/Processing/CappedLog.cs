@@ -4,20 +4,23 @@ using QueueCtl.Config;
 namespace QueueCtl.Processing;
 
 /// <summary>
-/// One attempt's log file, shared by the stdout and stderr pumps. Past the cap (log-max-size)
+/// One attempt's log file, shared by the stdout and stderr pumps. The file (and its folder) is
+/// made at the first byte: a run that prints nothing leaves no file, which saves two file
+/// creations per job (ARCHITECTURE.md, "Performance choices"). Past the cap (log-max-size)
 /// output is still read from the pipes, so the job never blocks, but only counted; the file
 /// ends with a line saying where it was cut and how much was dropped.
 /// </summary>
 internal sealed class CappedLog(string path, long maxBytes) : IDisposable
 {
-    private readonly FileStream _file = new(path, FileMode.Create, FileAccess.Write, FileShare.Read, 4096, useAsync: false);
+    private readonly object _lock = new();
+    private FileStream? _stream;
     private long _written;
     private long _dropped;
     private bool _disposed;
 
     public void Write(ReadOnlySpan<byte> data)
     {
-        lock (_file)
+        lock (_lock)
         {
             if (_disposed)
             {
@@ -26,8 +29,8 @@ internal sealed class CappedLog(string path, long maxBytes) : IDisposable
             var room = (int)Math.Clamp(maxBytes - _written, 0, data.Length);
             if (room > 0)
             {
-                _file.Write(data[..room]);
-                _file.Flush();
+                Output.Write(data[..room]);
+                Output.Flush();
                 _written += room;
             }
             _dropped += data.Length - room;
@@ -37,19 +40,19 @@ internal sealed class CappedLog(string path, long maxBytes) : IDisposable
     /// <summary>A line of queuectl's own, set apart from the job's output.</summary>
     public void Note(string message)
     {
-        lock (_file)
+        lock (_lock)
         {
             if (!_disposed)
             {
-                _file.Write(Encoding.UTF8.GetBytes($"\n[queuectl] {message}\n"));
-                _file.Flush();
+                Output.Write(Encoding.UTF8.GetBytes($"\n[queuectl] {message}\n"));
+                Output.Flush();
             }
         }
     }
 
     public void Dispose()
     {
-        lock (_file)
+        lock (_lock)
         {
             if (_disposed)
             {
@@ -57,11 +60,24 @@ internal sealed class CappedLog(string path, long maxBytes) : IDisposable
             }
             if (_dropped > 0)
             {
-                _file.Write(Encoding.UTF8.GetBytes(
+                Output.Write(Encoding.UTF8.GetBytes(
                     $"\n[queuectl] output cut at {ByteSize.Format(maxBytes)} (log-max-size): {_dropped} more bytes were not kept\n"));
             }
             _disposed = true;
-            _file.Dispose();
+            _stream?.Dispose();
+        }
+    }
+
+    private FileStream Output
+    {
+        get
+        {
+            if (_stream is null)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                _stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 4096, useAsync: false);
+            }
+            return _stream;
         }
     }
 }

@@ -16,6 +16,17 @@ internal static partial class CommandRunner
     private const int StderrTailBytes = 2048;
     private static readonly TimeSpan PipeGrace = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>The worker's own environment, read once: every job starts from it.</summary>
+    private static readonly Lazy<Dictionary<string, string>> WorkerEnvironment = new(() =>
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry variable in Environment.GetEnvironmentVariables())
+        {
+            environment[(string)variable.Key] = (string?)variable.Value ?? "";
+        }
+        return environment;
+    });
+
     public static string LogPath(QueueHome home, string jobId, int attempt) =>
         Path.Combine(home.Logs, jobId, $"attempt-{attempt}.log");
 
@@ -37,10 +48,28 @@ internal static partial class CommandRunner
     }
 
     /// <summary>
-    /// Runs the job's command. <paramref name="abort"/> kills it at once and throws
-    /// OperationCanceledException: the job stays claimed for recovery.
+    /// The runs a job has had (its history), the one running now, and any that left a log file:
+    /// a run that printed nothing has no file (see <see cref="CappedLog"/>).
     /// </summary>
-    public static async Task<AttemptResult> RunAsync(QueueHome home, Job job, TimeSpan? timeout, long logMaxBytes, CancellationToken abort)
+    public static List<int> Runs(QueueHome home, StoredJob? stored, string jobId)
+    {
+        var runs = new SortedSet<int>(LoggedRuns(home, jobId));
+        if (stored?.Job is { } job)
+        {
+            var last = stored.State == JobState.Processing ? job.NextRun : job.NextRun - 1;
+            for (var run = 1; run <= last; run++)
+            {
+                runs.Add(run);
+            }
+        }
+        return [.. runs];
+    }
+
+    /// <summary>
+    /// Runs the job's command on the calling thread. <paramref name="abort"/> kills it at once and
+    /// throws OperationCanceledException: the job stays claimed for recovery.
+    /// </summary>
+    public static AttemptResult Run(QueueHome home, Job job, TimeSpan? timeout, long logMaxBytes, CancellationToken abort)
     {
         var started = DateTime.UtcNow;
         var cwd = job.Cwd ?? home.Root;
@@ -49,21 +78,7 @@ internal static partial class CommandRunner
             return new AttemptResult(null, $"working directory '{cwd}' does not exist", started, DateTime.UtcNow);
         }
 
-        var logPath = LogPath(home, job.Id, job.NextRun);
-        Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
-        using var log = new CappedLog(logPath, logMaxBytes);
-        return await RunAsync(home, job, timeout, log, started, cwd, abort);
-    }
-
-    private static async Task<AttemptResult> RunAsync(
-        QueueHome home, Job job, TimeSpan? timeout, CappedLog log, DateTime started, string cwd, CancellationToken abort)
-    {
-
-        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (System.Collections.DictionaryEntry variable in Environment.GetEnvironmentVariables())
-        {
-            environment[(string)variable.Key] = (string?)variable.Value ?? "";
-        }
+        var environment = new Dictionary<string, string>(WorkerEnvironment.Value, StringComparer.Ordinal);
         environment["QUEUECTL_JOB_ID"] = job.Id;
         environment["QUEUECTL_ATTEMPT"] = (job.Attempts + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
         environment["QUEUECTL_HOME"] = home.Root;
@@ -72,6 +87,7 @@ internal static partial class CommandRunner
             environment[key] = value;
         }
 
+        using var log = new CappedLog(LogPath(home, job.Id, job.NextRun), logMaxBytes);
         Spawn child;
         try
         {
@@ -84,33 +100,34 @@ internal static partial class CommandRunner
         using (child)
         {
             var tail = new TailBuffer(StderrTailBytes);
-            // Blocking reads and waitpid on pool threads (WorkerHost raises the pool's minimum, so
-            // they never wait for thread injection): a background child that keeps a pipe open only
-            // keeps its reader, never the worker.
-            var pumps = Task.WhenAll(
-                Task.Run(() => Pump(child.Stdout, log, null), CancellationToken.None),
-                Task.Run(() => Pump(child.Stderr, log, tail), CancellationToken.None));
-            var exited = Task.Run(child.Wait, CancellationToken.None);
-
             using var limit = CancellationTokenSource.CreateLinkedTokenSource(abort);
             if (timeout is { } t)
             {
                 limit.CancelAfter(t);
             }
+            var exited = false;
             int exitCode;
             using (limit.Token.Register(() =>
             {
-                if (!exited.IsCompleted)
+                if (!Volatile.Read(ref exited))
                 {
                     KillGroup(child.Pid);
                 }
             }))
             {
-                exitCode = await exited;
+                // Output still in the pipes after the exit is read; a background child that keeps
+                // them open gets a short grace, then the attempt ends without it.
+                exitCode = child.Drain((data, isStderr) =>
+                {
+                    log.Write(data);
+                    if (isStderr)
+                    {
+                        tail.Add(data);
+                    }
+                }, PipeGrace);
+                Volatile.Write(ref exited, true);
             }
 
-            // Output still in the pipes is read; leftovers that keep them open get a short grace.
-            await Task.WhenAny(pumps, Task.Delay(PipeGrace, CancellationToken.None));
             var finished = DateTime.UtcNow;
             if (limit.IsCancellationRequested)
             {
@@ -146,24 +163,6 @@ internal static partial class CommandRunner
         Native.Signal(-pid, SigKill);
     }
 
-    private static void Pump(Stream from, CappedLog to, TailBuffer? tail)
-    {
-        var buffer = new byte[8192];
-        try
-        {
-            int read;
-            while ((read = from.Read(buffer)) > 0)
-            {
-                to.Write(buffer.AsSpan(0, read));
-                tail?.Add(buffer.AsSpan(0, read));
-            }
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
-        {
-            // The attempt ended and the pipe was torn down: nothing more to capture.
-        }
-    }
-
     /// <summary>The last N bytes written, for last_error.</summary>
     private sealed class TailBuffer(int capacity)
     {
@@ -171,29 +170,20 @@ internal static partial class CommandRunner
 
         public void Add(ReadOnlySpan<byte> data)
         {
-            lock (_bytes)
+            if (data.Length >= capacity)
             {
-                if (data.Length >= capacity)
-                {
-                    _bytes.Clear();
-                    _bytes.AddRange(data[^capacity..]);
-                    return;
-                }
-                var overflow = _bytes.Count + data.Length - capacity;
-                if (overflow > 0)
-                {
-                    _bytes.RemoveRange(0, overflow);
-                }
-                _bytes.AddRange(data);
+                _bytes.Clear();
+                _bytes.AddRange(data[^capacity..]);
+                return;
             }
+            var overflow = _bytes.Count + data.Length - capacity;
+            if (overflow > 0)
+            {
+                _bytes.RemoveRange(0, overflow);
+            }
+            _bytes.AddRange(data);
         }
 
-        public string Text()
-        {
-            lock (_bytes)
-            {
-                return Encoding.UTF8.GetString(_bytes.ToArray());
-            }
-        }
+        public string Text() => Encoding.UTF8.GetString(_bytes.ToArray());
     }
 }

@@ -56,15 +56,33 @@ internal static class Recovery
             {
                 // RACE: not empty (a file arrived or could not be moved) or already gone: next round.
             }
+            RemoveStaging(home, workerId);
         }
         foreach (var workerId in dead.Keys)
         {
             if (!Directory.Exists(home.ProcessingFolder(workerId)))
             {
                 registry.Remove(workerId);
+                RemoveStaging(home, workerId);
             }
         }
         return recovered;
+    }
+
+    /// <summary>
+    /// Deletes a worker's staging folder tmp/&lt;workerId&gt;/ and what a crash left in it: staged
+    /// copies that were never renamed into place, or old contents left by an exchange. Never a job.
+    /// </summary>
+    public static void RemoveStaging(QueueHome home, string workerId)
+    {
+        try
+        {
+            Directory.Delete(home.StagingOf(workerId), recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // RACE: already gone, or the worker staged a file again (it was only cut off): next round.
+        }
     }
 
     /// <summary>Finishes every job file in one worker's processing folder as a failed attempt with <paramref name="reason"/>.</summary>

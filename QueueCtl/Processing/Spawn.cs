@@ -10,7 +10,7 @@ namespace QueueCtl.Processing;
 /// semantics, so starting a job costs what the kernel charges and no more: .NET's Process.Start
 /// forks the whole runtime and, with `setsid`, needs a second exec (measured in bench/run).
 /// The worker never uses System.Diagnostics.Process, so the runtime does not reap these children:
-/// <see cref="Wait"/> does.
+/// <see cref="Drain"/> does.
 /// </summary>
 internal sealed partial class Spawn : IDisposable
 {
@@ -24,16 +24,25 @@ internal sealed partial class Spawn : IDisposable
     private const int FileActionsSize = 256; // posix_spawn_file_actions_t is 80 bytes
     private const int SigSetSize = 128;
 
+    private const short PollIn = 0x001;
+    private const short PollErr = 0x008;
+    private const short PollHup = 0x010;
+    private const short PollNval = 0x020;
+    private const int WNoHang = 1;
+    private const long SysPidfdOpen = 434; // the same number on every Linux architecture
+    private static readonly TimeSpan NoPidfdPoll = TimeSpan.FromMilliseconds(10);
+
+    private readonly SafeFileHandle _stdout;
+    private readonly SafeFileHandle _stderr;
+
     private Spawn(int pid, SafeFileHandle stdout, SafeFileHandle stderr)
     {
         Pid = pid;
-        Stdout = new FileStream(stdout, FileAccess.Read, 0);
-        Stderr = new FileStream(stderr, FileAccess.Read, 0);
+        _stdout = stdout;
+        _stderr = stderr;
     }
 
     public int Pid { get; }
-    public Stream Stdout { get; }
-    public Stream Stderr { get; }
 
     /// <summary>Starts the command; throws IOException when the system refuses.</summary>
     public static unsafe Spawn Start(string command, string workingDirectory, IReadOnlyDictionary<string, string> environment)
@@ -96,11 +105,110 @@ internal sealed partial class Spawn : IDisposable
         }
     }
 
-    /// <summary>Blocks until the shell exits; returns its exit code (128 + N when killed by signal N).</summary>
-    public unsafe int Wait()
+    /// <summary>
+    /// Reads stdout and stderr into <paramref name="output"/> (the flag says stderr) and reaps the
+    /// shell, all on the calling thread with one poll(2) over the two pipes and a pidfd that becomes
+    /// readable when the shell exits. Returns the exit code (128 + N when killed by signal N) once
+    /// both pipes are closed, or <paramref name="pipeGrace"/> after the exit when a background child
+    /// keeps a pipe open. Another thread may kill the process group meanwhile.
+    /// </summary>
+    public unsafe int Drain(Action<ReadOnlySpan<byte>, bool> output, TimeSpan pipeGrace)
+    {
+        var pidfd = (int)Syscall(SysPidfdOpen, Pid, 0); // -1 on kernels before 5.3: poll waitpid instead
+        var handles = new[] { _stdout, _stderr };
+        var open = new[] { true, true };
+        var refs = new bool[2];
+        var buffer = new byte[16384];
+        var fds = stackalloc PollFd[3];
+        var index = stackalloc int[3];
+        int? exitCode = null;
+        long exitedAt = 0;
+        try
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                handles[i].DangerousAddRef(ref refs[i]);
+            }
+            while (true)
+            {
+                if (exitCode is null && TryReap(out var code))
+                {
+                    exitCode = code;
+                    exitedAt = Environment.TickCount64;
+                }
+                if (exitCode is { } done && (!open[0] && !open[1] || Environment.TickCount64 - exitedAt >= pipeGrace.TotalMilliseconds))
+                {
+                    return done;
+                }
+                var count = 0;
+                for (var i = 0; i < 2; i++)
+                {
+                    if (open[i])
+                    {
+                        fds[count] = new PollFd { Fd = (int)handles[i].DangerousGetHandle(), Events = PollIn };
+                        index[count++] = i;
+                    }
+                }
+                if (exitCode is null && pidfd >= 0)
+                {
+                    fds[count] = new PollFd { Fd = pidfd, Events = PollIn };
+                    index[count++] = 2;
+                }
+                var timeout = exitCode is not null ? (int)Math.Max(0, pipeGrace.TotalMilliseconds - (Environment.TickCount64 - exitedAt))
+                    : pidfd >= 0 ? -1 : (int)NoPidfdPoll.TotalMilliseconds;
+                if (Poll(fds, (ulong)count, timeout) < 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno != EINTR)
+                    {
+                        throw Error(errno, "poll");
+                    }
+                    continue;
+                }
+                for (var k = 0; k < count; k++)
+                {
+                    var i = index[k];
+                    if (i == 2 || (fds[k].Revents & (PollIn | PollHup | PollErr | PollNval)) == 0)
+                    {
+                        continue; // the pidfd: reaped at the top of the loop
+                    }
+                    fixed (byte* b = buffer)
+                    {
+                        var read = Read(fds[k].Fd, b, (nuint)buffer.Length);
+                        if (read > 0)
+                        {
+                            output(buffer.AsSpan(0, (int)read), i == 1);
+                        }
+                        else if (read == 0 || Marshal.GetLastPInvokeError() != EINTR)
+                        {
+                            open[i] = false;
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                if (refs[i])
+                {
+                    handles[i].DangerousRelease();
+                }
+            }
+            if (pidfd >= 0)
+            {
+                _ = Close(pidfd);
+            }
+        }
+    }
+
+    /// <summary>waitpid without blocking: true once the shell has exited (and is reaped).</summary>
+    private unsafe bool TryReap(out int exitCode)
     {
         int status;
-        while (WaitPid(Pid, &status, 0) < 0)
+        int result;
+        while ((result = WaitPid(Pid, &status, WNoHang)) < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
             if (errno != EINTR)
@@ -108,14 +216,20 @@ internal sealed partial class Spawn : IDisposable
                 throw Error(errno, $"waitpid {Pid}");
             }
         }
+        exitCode = 0;
+        if (result == 0)
+        {
+            return false;
+        }
         var signal = status & 0x7f;
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal;
+        exitCode = signal == 0 ? (status >> 8) & 0xff : 128 + signal;
+        return true;
     }
 
     public void Dispose()
     {
-        Stdout.Dispose();
-        Stderr.Dispose();
+        _stdout.Dispose();
+        _stderr.Dispose();
     }
 
     private static IntPtr[] Utf8Array(IEnumerable<string> values, List<IntPtr> owned)
@@ -145,6 +259,23 @@ internal sealed partial class Spawn : IDisposable
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int Close(int fd);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static unsafe partial int Poll(PollFd* fds, ulong count, int timeout);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    private static unsafe partial nint Read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static partial long Syscall(long number, int pid, uint flags);
 
     [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
     private static unsafe partial int WaitPid(int pid, int* status, int options);

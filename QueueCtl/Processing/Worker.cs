@@ -16,11 +16,19 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
     /// <summary>The safety-net poll; inotify wakes the worker long before this in normal operation.</summary>
     private static readonly TimeSpan SafetyPoll = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a change of state (busy, idle) waits before workers/&lt;id&gt;.json is rewritten: a
+    /// stream of short jobs then costs a few record writes a second instead of two per job (each
+    /// write is a new file and a deleted one, see ARCHITECTURE.md "Performance choices").
+    /// </summary>
+    private static readonly TimeSpan RecordDelay = TimeSpan.FromMilliseconds(100);
+
     private readonly WorkerRegistry _registry = new(home);
     private bool _checkOwnFolder;
     private readonly SettingsWatcher _settings = new(home);
     private readonly DateTime _startedAt = UtcTimestamp.Truncate(DateTime.UtcNow);
     private readonly object _recordLock = new();
+    private readonly SemaphoreSlim _recordChanged = new(0);
     private readonly ResiliencePipeline _ioRetry = BuildIoRetry(log, id);
     private string _state = "idle";
     private string? _currentJob;
@@ -52,6 +60,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
     public async Task RunAsync(CancellationToken graceful, CancellationToken abort)
     {
         home.EnsureCreated();
+        Directory.CreateDirectory(home.Staging);
         WriteRecord();
         Directory.CreateDirectory(home.ProcessingFolder(Id));
         Log($"started (pid {Environment.ProcessId}, host {WorkerId.Host})");
@@ -70,7 +79,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         }
 
         abort.ThrowIfCancellationRequested();
-        SetState("stopping", null);
+        SetState("stopping", null, writeNow: true);
         try
         {
             Directory.Delete(home.ProcessingFolder(Id));
@@ -80,6 +89,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
             Log($"left processing/{Id}/ in place: {e.Message}");
         }
         _registry.Remove(Id);
+        Recovery.RemoveStaging(home, Id);
         Log("stopped");
     }
 
@@ -116,7 +126,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
                     }
                     if (settled.Job is { } late)
                     {
-                        await Run(late, abort); // it became valid at the last moment
+                        Run(late, abort); // it became valid at the last moment
                     }
                 }
 
@@ -137,7 +147,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
                 }
                 if (claim.Job is { } job)
                 {
-                    await Run(job, abort);
+                    Run(job, abort);
                 }
             }
             catch (OperationCanceledException) when (abort.IsCancellationRequested)
@@ -157,7 +167,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         }
     }
 
-    private async Task Run(ClaimedJob claimed, CancellationToken abort)
+    private void Run(ClaimedJob claimed, CancellationToken abort)
     {
         var job = claimed.Job;
         var attempt = job.Attempts + 1;
@@ -165,7 +175,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         Log($"running {job.Id} (attempt {attempt} of {job.MaxRetries + 1}): {job.Command}");
         var settings = _settings.Current;
         var timeoutSeconds = job.TimeoutSeconds ?? (settings.JobTimeoutSeconds > 0 ? settings.JobTimeoutSeconds : null);
-        var result = await CommandRunner.RunAsync(home, job, timeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : null, settings.LogMaxBytes, abort);
+        var result = CommandRunner.Run(home, job, timeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : null, settings.LogMaxBytes, abort);
 
         var final = Transitions.Finished(job, result, Id, _settings.Current);
         var outcome = _ioRetry.Execute(_ => claimed.Finish(final), abort);
@@ -197,7 +207,9 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
     {
         try
         {
-            File.AppendAllText(CommandRunner.LogPath(home, job.Id, job.NextRun),
+            var path = CommandRunner.LogPath(home, job.Id, job.NextRun);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.AppendAllText(path,
                 $"\n[queuectl] worker {Id} finished this run (exit code {result.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}) " +
                 "after the job had been taken back from it (lease expired); this result was not recorded.\n");
         }
@@ -207,20 +219,39 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         }
     }
 
+    /// <summary>
+    /// Rewrites workers/&lt;id&gt;.json at each heartbeat (lease / 3) and, <see cref="RecordDelay"/>
+    /// after a change of state, in between; each heartbeat also recovers dead workers' jobs.
+    /// </summary>
     private async Task HeartbeatLoop(JobIndex index, CancellationToken stop)
     {
+        DateTime beatDue = default;
         while (!stop.IsCancellationRequested)
         {
             var settings = _settings.Current;
             var interval = TimeSpan.FromSeconds(Math.Clamp(settings.WorkerLeaseSeconds / 3, 0.2, 5));
+            if (beatDue == default || beatDue > DateTime.UtcNow + interval)
+            {
+                beatDue = DateTime.UtcNow + interval; // first round, or the lease was shortened
+            }
             try
             {
-                await Task.Delay(interval, stop);
+                var wait = beatDue - DateTime.UtcNow;
+                if (await _recordChanged.WaitAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, stop))
+                {
+                    await Task.Delay(RecordDelay, stop);
+                    if (DateTime.UtcNow < beatDue)
+                    {
+                        TryWriteRecord();
+                        continue;
+                    }
+                }
             }
             catch (OperationCanceledException)
             {
                 return;
             }
+            beatDue = DateTime.UtcNow + interval;
             try
             {
                 WriteRecord();
@@ -241,18 +272,34 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         }
     }
 
-    private void SetState(string state, string? job)
+    /// <summary>
+    /// Records the worker's state; workers/&lt;id&gt;.json follows within <see cref="RecordDelay"/>
+    /// (the heartbeat loop writes it), or at once with <paramref name="writeNow"/>.
+    /// </summary>
+    private void SetState(string state, string? job, bool writeNow = false)
     {
         lock (_recordLock)
         {
             _state = state;
             _currentJob = job;
         }
+        if (writeNow)
+        {
+            TryWriteRecord();
+        }
+        else if (_recordChanged.CurrentCount == 0)
+        {
+            _recordChanged.Release();
+        }
+    }
+
+    private void TryWriteRecord()
+    {
         try
         {
             WriteRecord();
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Log($"could not update workers/{Id}.json: {e.Message}");
         }

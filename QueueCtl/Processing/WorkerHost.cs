@@ -12,9 +12,9 @@ internal static class WorkerHost
 {
     public static int Run(QueueHome home, IReadOnlyList<string> workerIds, TextWriter log)
     {
-        // Each running job blocks three pool threads (two pipe readers and waitpid): keep enough ready.
+        // Each running job blocks its worker's pool thread (one poll loop, see Spawn.Drain): keep enough ready.
         ThreadPool.GetMinThreads(out var minWorkers, out var minIo);
-        ThreadPool.SetMinThreads(Math.Max(minWorkers, 4 * workerIds.Count + 4), minIo);
+        ThreadPool.SetMinThreads(Math.Max(minWorkers, workerIds.Count + 4), minIo);
         using var graceful = new CancellationTokenSource();
         using var abort = new CancellationTokenSource();
         var signals = 0;
@@ -35,7 +35,7 @@ internal static class WorkerHost
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 
-        var workers = workerIds.Select(id => new Worker(home, id, log).RunAsync(graceful.Token, abort.Token)).ToArray();
+        var workers = workerIds.Select(id => new Worker(home.ForWorker(id), id, log).RunAsync(graceful.Token, abort.Token)).ToArray();
         try
         {
             Task.WaitAll(workers);

@@ -80,11 +80,23 @@ internal static class AtomicFile
         return true;
     }
 
-    /// <summary>Writes a flushed copy under tmp/ with a unique hidden name and returns its path.</summary>
+    /// <summary>Writes a flushed copy under tmp/ (or the worker's tmp/&lt;id&gt;/) with a unique hidden name and returns its path.</summary>
     public static string StageInTmp(QueueHome home, string name, ReadOnlySpan<byte> bytes, bool durable = true)
     {
-        var staged = Path.Combine(home.Tmp, $".{name}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        using (var stream = new FileStream(staged, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        var staged = Path.Combine(home.Staging, $".{name}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(staged, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        }
+        catch (DirectoryNotFoundException) when (home.Staging != home.Tmp && Directory.Exists(home.Tmp))
+        {
+            // A worker's staging folder is made at its start; recovery removes it when it judges the
+            // worker dead (a lease that ran out while the worker was cut off): make it again.
+            Directory.CreateDirectory(home.Staging);
+            stream = new FileStream(staged, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        }
+        using (stream)
         {
             stream.Write(bytes);
             stream.Flush(flushToDisk: durable);

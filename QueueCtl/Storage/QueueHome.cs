@@ -13,11 +13,32 @@ internal sealed class QueueHome
     public QueueHome(string root)
     {
         Root = Path.GetFullPath(root);
+        Staging = Tmp;
+    }
+
+    private QueueHome(string root, string staging)
+    {
+        Root = root;
+        Staging = staging;
     }
 
     public string Root { get; }
     public string ConfigFile => Path.Combine(Root, "config.json");
     public string Tmp => Path.Combine(Root, "tmp");
+
+    /// <summary>
+    /// Where this process stages atomic writes: tmp/, or a worker's own tmp/&lt;workerId&gt;/ (see
+    /// <see cref="ForWorker"/>).
+    /// </summary>
+    public string Staging { get; }
+
+    /// <summary>
+    /// The same home, staging in tmp/&lt;workerId&gt;/: workers then never contend for one folder's
+    /// lock, and each worker's file creations stay in one place (ARCHITECTURE.md, "Performance choices").
+    /// </summary>
+    public QueueHome ForWorker(string workerId) => new(Root, StagingOf(workerId));
+
+    public string StagingOf(string workerId) => Path.Combine(Tmp, workerId);
     public string Rejected => Path.Combine(Root, "rejected");
     public string Logs => Path.Combine(Root, "logs");
     public string Workers => Path.Combine(Root, "workers");
