@@ -85,9 +85,9 @@ public class CrashTests
     public void RecoverCommand_ReturnsADeadWorkersJob_AtOnce()
     {
         using var home = new TempHome();
-        home.Ok("enqueue", "--command", "sleep 30", "--id", "held", "--max-retries", "0");
+        home.Ok("enqueue", "--command", "sleep 30.3", "--id", "held", "--max-retries", "0");
         var worker = home.StartWorkers(1)[0];
-        Eventually.True(() => File.Exists(home.PathOf("processing", worker, "held.json")), Deadline, "the job to be claimed");
+        Eventually.True(() => Processes.WithCommandLineContaining("sleep 30.3").Count > 0, Deadline, "the job to run");
         var pid = WorkerFiles.Pid(home, worker);
         Processes.Signal(pid, 9);
         Eventually.True(() => !Processes.IsAlive(pid), Deadline, "the worker to die");
@@ -129,6 +129,66 @@ public class CrashTests
         Assert.That(File.Exists(home.PathOf("processing", "w-fresh", "j-w-fresh.json")), Is.True,
             "pid 999999 is not checked on another host, and a skewed heartbeat_at does not matter");
         Assert.That(home.ReadJob("failed", "j-w-stale").GetProperty("last_error").GetString(), Does.Contain("no heartbeat"));
+    }
+
+    [Test]
+    public void WorkerWhoseJobWasTakenBack_LeavesTheNewerState_AndNotesItsLateFinishInTheHistory()
+    {
+        using var home = new TempHome();
+        home.Ok("enqueue", "--command", "sleep 2.3; echo ran", "--id", "fenced", "--max-retries", "0");
+        var worker = home.StartWorkers(1)[0];
+        Eventually.True(() => File.Exists(home.PathOf("processing", worker, "fenced.json")), Deadline, "the job to run");
+
+        // The worker is alive but its lease looks expired (a host cut off from the shared file
+        // system): recovery takes the job back, here into dead/ (no retries left).
+        Eventually.True(() =>
+        {
+            File.SetLastWriteTimeUtc(home.PathOf("workers", worker + ".json"), DateTime.UtcNow.AddHours(-1));
+            home.Run("recover");
+            return File.Exists(home.PathOf("dead", "fenced.json"));
+        }, Deadline, "recovery to take the job back");
+        var takenBack = home.ReadJob("dead", "fenced");
+        Assert.That(takenBack.GetProperty("history")[0].GetProperty("error").GetString(), Does.Contain("no heartbeat"));
+
+        // The command ends; the worker's finish is fenced, and its real result is noted in the history.
+        Eventually.True(() => home.ReadJob("dead", "fenced").GetProperty("history")[0].TryGetProperty("late_finish", out _),
+            Deadline, "the late finish noted in the job's history");
+        home.Ok("worker", "stop");
+
+        var job = home.ReadJob("dead", "fenced");
+        var entry = job.GetProperty("history")[0];
+        var late = entry.GetProperty("late_finish");
+        Assert.Multiple(() =>
+        {
+            Assert.That(WorkerFiles.AllJobs(home), Is.EqualTo(new[] { ("dead", "fenced") }), "still one file, in dead/");
+            Assert.That(job.GetProperty("state").GetString(), Is.EqualTo("dead"), "the newer state was not overwritten");
+            Assert.That(job.GetProperty("history").GetArrayLength(), Is.EqualTo(1), "the fenced run is not counted again");
+            Assert.That(entry.GetProperty("error").GetString(), Does.Contain("no heartbeat"), "the recoverer's entry stays");
+            Assert.That(late.GetProperty("worker").GetString(), Is.EqualTo(worker));
+            Assert.That(late.GetProperty("exit_code").GetInt32(), Is.EqualTo(0));
+            Assert.That(late.GetProperty("note").GetString(), Does.Contain("would have been completed"));
+            Assert.That(File.ReadAllText(home.PathOf("logs", "fenced", "attempt-1.log")), Does.Contain("ran\n").And.Contain("taken back from it"));
+            Assert.That(File.ReadAllText(home.PathOf("workers", worker + ".log")), Does.Contain("noted this worker's late finish of run 1"));
+        });
+    }
+
+    [TestCase("""{"command":"echo dropped"}""", "dropped.json", TestName = "ClaimThatNeverStarted_DroppedFile_GoesBackToPending_AsItWas")]
+    [TestCase("""{"id":"plain","command":"true","state":"pending","attempts":0,"max_retries":3,"created_at":"2025-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00Z"}""",
+        "plain.json", TestName = "ClaimThatNeverStarted_PendingJob_GoesBackToPending_WithoutAnAttempt")]
+    public void ClaimThatNeverStarted_GoesBackToPending(string content, string name)
+    {
+        // A worker killed between the claim's rename and its rewrite leaves the file as it was in
+        // pending/, in its processing folder: the job never ran, so no attempt is counted.
+        using var home = new TempHome();
+        Directory.CreateDirectory(home.PathOf("processing", "w-gone"));
+        File.WriteAllText(home.PathOf("processing", "w-gone", name), content);
+
+        var output = home.Ok("recover");
+
+        Assert.That(output, Does.Contain("pending"));
+        Assert.That(File.ReadAllText(home.PathOf("pending", name)), Is.EqualTo(content), "unchanged");
+        Assert.That(Directory.Exists(home.PathOf("processing", "w-gone")), Is.False);
+        Assert.That(Directory.EnumerateFiles(home.PathOf("rejected")), Is.Empty);
     }
 
     [Test]

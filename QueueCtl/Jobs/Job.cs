@@ -49,4 +49,20 @@ internal sealed record Attempt
     [JsonPropertyName("exit_code")] public int? ExitCode { get; init; }
     [JsonPropertyName("outcome")] public string? Outcome { get; init; }
     [JsonPropertyName("error")] public string? Error { get; init; }
+
+    /// <summary>
+    /// Set when this run's worker finished it after recovery had taken the job back (the worker's
+    /// lease ran out, e.g. while it was cut off from a shared file system): what that run really
+    /// did. It was not counted as another attempt.
+    /// </summary>
+    [JsonPropertyName("late_finish")] public LateFinish? LateFinish { get; init; }
+}
+
+/// <summary>The real end of a run that had been taken back from its worker (fencing).</summary>
+internal sealed record LateFinish
+{
+    [JsonPropertyName("worker")] public required string Worker { get; init; }
+    [JsonPropertyName("finished_at")] public DateTime FinishedAt { get; init; }
+    [JsonPropertyName("exit_code")] public int? ExitCode { get; init; }
+    [JsonPropertyName("note")] public string? Note { get; init; }
 }

@@ -103,9 +103,11 @@ internal static class Recovery
     private static RecoveredJob? RecoverFile(QueueHome home, string path, string workerId, string reason, Settings settings, DateTime now)
     {
         Job job;
+        byte[] bytes;
         try
         {
-            job = JobJson.Deserialize(File.ReadAllBytes(path));
+            bytes = File.ReadAllBytes(path);
+            job = JobJson.Deserialize(bytes);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -113,8 +115,20 @@ internal static class Recovery
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            if (IsDroppedJob(path))
+            {
+                // Claimed from pending/ and the worker died before it rewrote the file: it never ran.
+                return ReturnToPending(home, path, Path.GetFileNameWithoutExtension(path), workerId);
+            }
             Rejection.Reject(home, path, $"Found corrupt in processing/{workerId}/ during recovery: {e.Message}");
             return new RecoveredJob(Path.GetFileNameWithoutExtension(path), workerId, "rejected", reason);
+        }
+
+        if (job.State == JobState.Pending)
+        {
+            // A claim that never started (the worker died between the rename and the rewrite), or
+            // a resting job borrowed to note a fenced run (FencedRuns): back to pending/ unchanged.
+            return ReturnToPending(home, path, job.Id, workerId);
         }
 
         if (job.State is JobState.Completed or JobState.Failed or JobState.Dead)
@@ -130,6 +144,35 @@ internal static class Recovery
         return ClaimedJob.FinishFile(home, path, final) == FinishOutcome.Finished
             ? new RecoveredJob(job.Id, workerId, final.State, reason)
             : null;
+    }
+
+    /// <summary>A file as dropped into pending/ (only `command` required): valid, but not yet normalised by a claim.</summary>
+    private static bool IsDroppedJob(string path)
+    {
+        try
+        {
+            JobParser.Parse(File.ReadAllText(path), new JobDefaults(0, null, DateTime.UtcNow), Path.GetFileNameWithoutExtension(path));
+            return true;
+        }
+        catch (Exception e) when (e is Failure or IOException)
+        {
+            return false;
+        }
+    }
+
+    private static RecoveredJob? ReturnToPending(QueueHome home, string path, string id, string workerId)
+    {
+        var destination = Path.Combine(home.StateFolder(JobState.Pending), Path.GetFileName(path));
+        switch (Native.Move(path, destination, noReplace: true))
+        {
+            case MoveResult.Moved:
+                return new RecoveredJob(id, workerId, JobState.Pending, "claimed but never started");
+            case MoveResult.SourceMissing:
+                return null; // RACE: another recoverer took it.
+            default:
+                Rejection.Reject(home, path, $"Could not return to pending/: a file named {Path.GetFileName(path)} is already there.");
+                return new RecoveredJob(id, workerId, "rejected", "claimed but never started; its name was taken in pending/");
+        }
     }
 
     private static IEnumerable<string> SafeFiles(string folder)

@@ -30,6 +30,11 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
     private readonly object _recordLock = new();
     private readonly SemaphoreSlim _recordChanged = new(0);
     private readonly ResiliencePipeline _ioRetry = BuildIoRetry(log, id);
+    /// <summary>How often a fenced run's note is tried again while its job is running elsewhere.</summary>
+    private static readonly TimeSpan FencedRetry = TimeSpan.FromSeconds(1);
+
+    private readonly List<FencedRun> _fenced = [];
+    private DateTime _nextFencedTry;
     private string _state = "idle";
     private string? _currentJob;
 
@@ -79,6 +84,10 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         }
 
         abort.ThrowIfCancellationRequested();
+        foreach (var fenced in _fenced)
+        {
+            Log($"{fenced.JobId}: stopping before this worker's late finish of run {fenced.Run} could be noted in its history (see its log)");
+        }
         SetState("stopping", null, writeNow: true);
         try
         {
@@ -116,6 +125,11 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
                     }
                     _checkOwnFolder = false;
                 }
+                if (_fenced.Count > 0 && now >= _nextFencedTry)
+                {
+                    RecordFenced();
+                    _nextFencedTry = now + FencedRetry;
+                }
                 index.Refresh();
                 foreach (var (path, state) in index.TakeSettledInvalid(now))
                 {
@@ -135,6 +149,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
                 {
                     var due = index.NextDue();
                     var wait = due is { } at ? at - DateTime.UtcNow : SafetyPoll;
+                    wait = _fenced.Count > 0 && wait > FencedRetry ? FencedRetry : wait;
                     await index.WaitAsync(wait < SafetyPoll ? wait : SafetyPoll, graceful);
                     continue;
                 }
@@ -188,6 +203,13 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         if (outcome == FinishOutcome.Fenced)
         {
             NoteFenced(job, result);
+            _fenced.Add(new FencedRun(job.Id, job.NextRun, new LateFinish
+            {
+                Worker = Id,
+                FinishedAt = UtcTimestamp.Truncate(result.FinishedAt),
+                ExitCode = result.ExitCode,
+                Note = $"finished after the job had been taken back from this worker (lease expired); would have been {final.State}, not counted",
+            })); // noted in the job's history by the loop, once the job rests
         }
         Log(outcome switch
         {
@@ -200,8 +222,9 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
 
     /// <summary>
     /// The job was taken back while it ran (this worker's lease had expired): its file now belongs
-    /// to another owner and is left alone. This run's result goes where it harms nothing: the end
-    /// of its own log, beside the recoverer's history entry "worker … died".
+    /// to another owner and is left alone. This run's result goes at once to the end of its own
+    /// log, and later, by <see cref="RecordFenced"/>, into the recoverer's history entry for the
+    /// same run ("worker … died") as late_finish.
     /// </summary>
     private void NoteFenced(Job job, AttemptResult result)
     {
@@ -211,11 +234,28 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             File.AppendAllText(path,
                 $"\n[queuectl] worker {Id} finished this run (exit code {result.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}) " +
-                "after the job had been taken back from it (lease expired); this result was not recorded.\n");
+                "after the job had been taken back from it (lease expired); this result was not counted as an attempt.\n");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Log($"could not note the fenced run in {job.Id}'s log: {e.Message}");
+        }
+    }
+
+    /// <summary>Notes fenced runs in their jobs' history once each job rests (see <see cref="FencedRuns"/>).</summary>
+    private void RecordFenced()
+    {
+        foreach (var fenced in _fenced.ToList())
+        {
+            var outcome = FencedRuns.TryRecord(home, Id, fenced);
+            if (outcome == NoteOutcome.Later)
+            {
+                continue;
+            }
+            _fenced.Remove(fenced);
+            Log(outcome == NoteOutcome.Recorded
+                ? $"{fenced.JobId}: noted this worker's late finish of run {fenced.Run} in its history"
+                : $"{fenced.JobId}: the job or its run {fenced.Run} is gone; the late finish is only in its log");
         }
     }
 

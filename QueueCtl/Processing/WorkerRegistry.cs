@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Polly;
+using Polly.Retry;
 using QueueCtl.Config;
 using QueueCtl.Jobs;
 using QueueCtl.Storage;
@@ -15,11 +17,27 @@ internal sealed class WorkerRegistry(QueueHome home)
 
     public void Remove(string workerId) => File.Delete(PathOf(workerId));
 
+    /// <summary>
+    /// Reading a record that another host is replacing at that instant can fail on a network file
+    /// system (ESTALE: the handle names the file that was just replaced); the next read finds the
+    /// new one. A few quick tries, then the error stands.
+    /// </summary>
+    private static readonly ResiliencePipeline TransientRead = new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<IOException>(e => e is not (FileNotFoundException or DirectoryNotFoundException)),
+            MaxRetryAttempts = 3,
+            BackoffType = DelayBackoffType.Constant,
+            Delay = TimeSpan.FromMilliseconds(20),
+        })
+        .Build();
+
     public WorkerRecord? Read(string workerId)
     {
         try
         {
-            return JsonSerializer.Deserialize(File.ReadAllBytes(PathOf(workerId)), JobJson.Default.WorkerRecord);
+            var bytes = TransientRead.Execute(() => File.ReadAllBytes(PathOf(workerId)));
+            return JsonSerializer.Deserialize(bytes, JobJson.Default.WorkerRecord);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or JsonException)
         {

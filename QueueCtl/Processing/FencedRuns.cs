@@ -1,0 +1,70 @@
+using QueueCtl.Jobs;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Processing;
+
+/// <summary>What a fenced run did: it finished after its job had been taken back from its worker.</summary>
+internal sealed record FencedRun(string JobId, int Run, LateFinish Finish);
+
+internal enum NoteOutcome
+{
+    Recorded,
+    /// <summary>The job is running or being moved right now: try again later.</summary>
+    Later,
+    /// <summary>The job is gone (purged) or has no entry for the run: nothing to write into.</summary>
+    Gone,
+}
+
+/// <summary>
+/// Writes a fenced run's result into its job's history, beside the entry that recovery wrote for
+/// the same run ("worker … died"). The job belongs to whoever holds it now, so the note is only
+/// written while the job rests in pending/, failed/, completed/ or dead/, and by the claim protocol
+/// itself: rename the file into this worker's processing folder (the rename is the lock), add the
+/// note, rename it back without replace. A crash in between leaves a file whose state names its
+/// folder, which recovery puts back unchanged (ARCHITECTURE.md, "Several hosts").
+/// </summary>
+internal static class FencedRuns
+{
+    private static readonly string[] Resting = [JobState.Failed, JobState.Completed, JobState.Dead, JobState.Pending];
+
+    public static NoteOutcome TryRecord(QueueHome home, string workerId, FencedRun fenced)
+    {
+        var folder = home.ProcessingFolder(workerId);
+        var borrowed = Path.Combine(folder, fenced.JobId + ".json");
+        foreach (var state in Resting)
+        {
+            var source = home.JobPath(state, fenced.JobId);
+            if (!File.Exists(source))
+            {
+                continue;
+            }
+            Directory.CreateDirectory(folder); // recovery removed it while this worker was cut off
+            if (File.Exists(borrowed))
+            {
+                return NoteOutcome.Later; // this worker runs the job again right now
+            }
+            var moved = Native.Move(source, borrowed, noReplace: false);
+            if (moved != MoveResult.Moved && !File.Exists(borrowed))
+            {
+                return NoteOutcome.Later; // RACE: a worker claimed it first; it will rest again
+            }
+            var job = JobJson.Deserialize(File.ReadAllBytes(borrowed));
+            var history = job.History ?? [];
+            var index = history.FindIndex(a => a.Number == fenced.Run && a.Worker == workerId);
+            var noted = job;
+            if (index >= 0)
+            {
+                var entries = new List<Attempt>(history);
+                entries[index] = entries[index] with { LateFinish = fenced.Finish };
+                noted = job with { History = entries };
+                if (!AtomicFile.Replace(home, borrowed, JobJson.Serialize(noted), flushFolder: false))
+                {
+                    return NoteOutcome.Later;
+                }
+            }
+            ClaimedJob.MoveToState(home, borrowed, noted);
+            return index >= 0 ? NoteOutcome.Recorded : NoteOutcome.Gone;
+        }
+        return new JobStore(home).Locate(fenced.JobId) is null ? NoteOutcome.Gone : NoteOutcome.Later;
+    }
+}
