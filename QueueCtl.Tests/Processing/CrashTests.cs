@@ -59,9 +59,9 @@ public class CrashTests
         using var home = new TempHome();
         home.Ok("config", "set", "worker-lease", "3s");
         home.Ok("config", "set", "backoff-base", "1");
-        home.Ok("enqueue", "--command", "[ \"$QUEUECTL_ATTEMPT\" -gt 1 ] || sleep 30", "--id", "victim");
+        home.Ok("enqueue", "--command", "[ \"$QUEUECTL_ATTEMPT\" -gt 1 ] || sleep 30.2", "--id", "victim");
         var first = home.StartWorkers(1)[0];
-        Eventually.True(() => File.Exists(home.PathOf("processing", first, "victim.json")), Deadline, "the job to be claimed");
+        Eventually.True(() => Processes.WithCommandLineContaining("sleep 30.2").Count > 0, Deadline, "the job to run");
         var pid = WorkerFiles.Pid(home, first);
 
         Processes.Signal(pid, 9);
@@ -137,7 +137,7 @@ public class CrashTests
         using var home = new TempHome();
         home.Ok("enqueue", "--command", "sleep 2.3; echo ran", "--id", "fenced", "--max-retries", "0");
         var worker = home.StartWorkers(1)[0];
-        Eventually.True(() => File.Exists(home.PathOf("processing", worker, "fenced.json")), Deadline, "the job to run");
+        Eventually.True(() => Processes.WithCommandLineContaining("sleep 2.3").Count > 0, Deadline, "the job to run");
 
         // The worker is alive but its lease looks expired (a host cut off from the shared file
         // system): recovery takes the job back, here into dead/ (no retries left).
