@@ -48,7 +48,16 @@ internal static class FencedRuns
             {
                 return NoteOutcome.Later; // RACE: a worker claimed it first; it will rest again
             }
-            var job = JobJson.Deserialize(File.ReadAllBytes(borrowed));
+            Job job;
+            try
+            {
+                job = JobJson.Deserialize(File.ReadAllBytes(borrowed));
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+            {
+                Native.Move(borrowed, source, noReplace: true); // not ours to judge: back as it was
+                return NoteOutcome.Gone;
+            }
             var history = job.History ?? [];
             var index = history.FindIndex(a => a.Number == fenced.Run && a.Worker == workerId);
             var noted = job;

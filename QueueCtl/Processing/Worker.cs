@@ -23,6 +23,9 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
     /// </summary>
     private static readonly TimeSpan RecordDelay = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>How often a fenced run's note is tried again while its job is running elsewhere.</summary>
+    private static readonly TimeSpan FencedRetry = TimeSpan.FromSeconds(1);
+
     private readonly WorkerRegistry _registry = new(home);
     private bool _checkOwnFolder;
     private readonly SettingsWatcher _settings = new(home);
@@ -30,9 +33,6 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
     private readonly object _recordLock = new();
     private readonly SemaphoreSlim _recordChanged = new(0);
     private readonly ResiliencePipeline _ioRetry = BuildIoRetry(log, id);
-    /// <summary>How often a fenced run's note is tried again while its job is running elsewhere.</summary>
-    private static readonly TimeSpan FencedRetry = TimeSpan.FromSeconds(1);
-
     private readonly List<FencedRun> _fenced = [];
     private DateTime _nextFencedTry;
     private string _state = "idle";
@@ -305,9 +305,12 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
                     index.Wake();
                 }
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                Log($"heartbeat failed: {e.Message}");
+                // Like the main loop, the heartbeat never dies of an error: a silent heartbeat
+                // would let other workers take this worker's jobs while it still runs them.
+                var kind = e is IOException or UnauthorizedAccessException ? "" : $" (unexpected {e.GetType().Name})";
+                Log($"heartbeat failed{kind}: {e.Message}");
             }
         }
     }
