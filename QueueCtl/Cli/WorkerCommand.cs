@@ -52,7 +52,8 @@ internal static class WorkerCommand
         var ids = options.Id is not null ? [options.Id] : Enumerable.Range(0, options.Count).Select(_ => WorkerId.New()).ToList();
         if (options.Foreground)
         {
-            return WorkerHost.Run(home, ids, console.Out);
+            using var detachedLog = WorkerLog.ForDetached(home, ids);
+            return WorkerHost.Run(home, ids, (TextWriter?)detachedLog ?? console.Out);
         }
 
         WorkerLauncher.Start(home, ids, TimeSpan.FromSeconds(15));

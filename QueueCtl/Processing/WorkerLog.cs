@@ -1,0 +1,98 @@
+using System.Text;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Processing;
+
+/// <summary>
+/// A detached worker's own log, workers/&lt;id&gt;.log. The launcher points the worker's stdout at
+/// it, but a descriptor opened before a network file system dropped the connection stays broken
+/// after the connection is back; this writer reopens the file by name after a failed write, so
+/// what a worker does after a reconnect (fenced finishes among it) is still written down.
+/// </summary>
+internal sealed class WorkerLog(string path) : TextWriter
+{
+    private FileStream? _stream;
+
+    public override Encoding Encoding => Encoding.UTF8;
+
+    /// <summary>The reopening log when stdout is that worker's log file (a detached worker), else null.</summary>
+    public static WorkerLog? ForDetached(QueueHome home, IReadOnlyList<string> workerIds)
+    {
+        if (workerIds.Count != 1)
+        {
+            return null;
+        }
+        var path = WorkerLauncher.LogPath(home, workerIds[0]);
+        try
+        {
+            return new FileInfo("/proc/self/fd/1").LinkTarget == path ? new WorkerLog(path) : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    public override void Write(char value) => Write(value.ToString());
+
+    public override void Write(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return;
+        }
+        var bytes = Encoding.GetBytes(value);
+        try
+        {
+            Stream.Write(bytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Reopen();
+            try
+            {
+                Stream.Write(bytes);
+            }
+            catch (UnauthorizedAccessException again)
+            {
+                throw new IOException(again.Message, again); // the caller ignores I/O errors (Worker.WriteLog)
+            }
+        }
+    }
+
+    public override void Flush()
+    {
+        try
+        {
+            _stream?.Flush();
+        }
+        catch (IOException)
+        {
+            Reopen();
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _stream?.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
+    private FileStream Stream => _stream ??= new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+
+    private void Reopen()
+    {
+        try
+        {
+            _stream?.Dispose();
+        }
+        catch (IOException)
+        {
+            // The broken descriptor may fail to flush on close too: it is dropped either way.
+        }
+        _stream = null;
+    }
+}
