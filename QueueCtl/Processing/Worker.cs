@@ -245,6 +245,9 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
     /// <summary>Notes fenced runs in their jobs' history once each job rests (see <see cref="FencedRuns"/>).</summary>
     private void RecordFenced()
     {
+        // Register first: while this worker's record is missing or stale (it was judged dead), other
+        // hosts' recovery would take the job back out of this worker's folder during the borrow.
+        WriteRecord();
         foreach (var fenced in _fenced.ToList())
         {
             var outcome = FencedRuns.TryRecord(home, Id, fenced);

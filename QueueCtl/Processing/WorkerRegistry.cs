@@ -18,17 +18,18 @@ internal sealed class WorkerRegistry(QueueHome home)
     public void Remove(string workerId) => File.Delete(PathOf(workerId));
 
     /// <summary>
-    /// Reading a record that another host is replacing at that instant can fail on a network file
-    /// system (ESTALE: the handle names the file that was just replaced); the next read finds the
-    /// new one. A few quick tries, then the error stands.
+    /// Reading a record that another host is replacing can fail on a network file system (ESTALE:
+    /// the cached handle names the file that was just replaced) until the client revalidates its
+    /// cache, about a second on GlusterFS: tries with backoff for about 2 s, then the error stands.
     /// </summary>
     private static readonly ResiliencePipeline TransientRead = new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
         {
             ShouldHandle = new PredicateBuilder().Handle<IOException>(e => e is not (FileNotFoundException or DirectoryNotFoundException)),
-            MaxRetryAttempts = 3,
-            BackoffType = DelayBackoffType.Constant,
+            MaxRetryAttempts = 8,
+            BackoffType = DelayBackoffType.Exponential,
             Delay = TimeSpan.FromMilliseconds(20),
+            MaxDelay = TimeSpan.FromMilliseconds(500),
         })
         .Build();
 
