@@ -25,6 +25,23 @@ public class IoFailureTests
     }
 
     [Test]
+    public void JobWhoseLogCannotBeWritten_StillRunsAndFinishes()
+    {
+        using var home = new TempHome();
+        File.WriteAllText(home.PathOf("logs", "unlogged"), "not a folder"); // logs/<id>/ cannot be made, even by root
+        home.Ok("enqueue", "--command", "echo lost; echo kept > kept.txt; echo err >&2; exit 3", "--id", "unlogged", "--max-retries", "0");
+
+        home.StartWorkers(1);
+        home.WaitForState("unlogged", "dead", Deadline);
+        home.Ok("worker", "stop");
+
+        var job = home.ReadJob("dead", "unlogged");
+        Assert.That(job.GetProperty("exit_code").GetInt32(), Is.EqualTo(3), "the attempt ran to its end");
+        Assert.That(job.GetProperty("last_error").GetString(), Does.Contain("err"), "stderr's tail is kept without a log file");
+        Assert.That(File.Exists(Path.Combine(home.Parent, "kept.txt")), Is.True, "the job ran in the folder it was enqueued from");
+    }
+
+    [Test]
     public void Cli_WithAHomeWhoseParentIsMissing_FailsClearly()
     {
         using var scratch = new TempHome(create: false);

@@ -4,7 +4,7 @@ using QueueCtl.Config;
 namespace QueueCtl.Processing;
 
 /// <summary>
-/// One attempt's log file, shared by the stdout and stderr pumps. The file (and its folder) is
+/// One attempt's log file, for the job's stdout and stderr together. The file (and its folder) is
 /// made at the first byte: a run that prints nothing leaves no file, which saves two file
 /// creations per job (ARCHITECTURE.md, "Performance choices"). Past the cap (log-max-size)
 /// output is still read from the pipes, so the job never blocks, but only counted; the file
@@ -17,6 +17,7 @@ internal sealed class CappedLog(string path, long maxBytes) : IDisposable
     private long _written;
     private long _dropped;
     private bool _disposed;
+    private bool _broken;
 
     public void Write(ReadOnlySpan<byte> data)
     {
@@ -27,11 +28,11 @@ internal sealed class CappedLog(string path, long maxBytes) : IDisposable
                 return;
             }
             var room = (int)Math.Clamp(maxBytes - _written, 0, data.Length);
-            if (room > 0)
+            if (room > 0 && TryWrite(data[..room]))
             {
-                Output.Write(data[..room]);
-                Output.Flush();
                 _written += room;
+                _dropped += data.Length - room;
+                return;
             }
             _dropped += data.Length - room;
         }
@@ -44,8 +45,7 @@ internal sealed class CappedLog(string path, long maxBytes) : IDisposable
         {
             if (!_disposed)
             {
-                Output.Write(Encoding.UTF8.GetBytes($"\n[queuectl] {message}\n"));
-                Output.Flush();
+                TryWrite(Encoding.UTF8.GetBytes($"\n[queuectl] {message}\n"));
             }
         }
     }
@@ -58,13 +58,43 @@ internal sealed class CappedLog(string path, long maxBytes) : IDisposable
             {
                 return;
             }
-            if (_dropped > 0)
+            if (_dropped > 0 && !_broken)
             {
-                Output.Write(Encoding.UTF8.GetBytes(
+                TryWrite(Encoding.UTF8.GetBytes(
                     $"\n[queuectl] output cut at {ByteSize.Format(maxBytes)} (log-max-size): {_dropped} more bytes were not kept\n"));
             }
             _disposed = true;
-            _stream?.Dispose();
+            try
+            {
+                _stream?.Dispose();
+            }
+            catch (IOException)
+            {
+                // Nothing more can be kept; the attempt's result does not depend on its log.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes and flushes; false once the log cannot be written (a full or read-only disk): the
+    /// job keeps running and its pipes keep being drained, its output is lost, not the attempt.
+    /// </summary>
+    private bool TryWrite(ReadOnlySpan<byte> data)
+    {
+        if (_broken)
+        {
+            return false;
+        }
+        try
+        {
+            Output.Write(data);
+            Output.Flush();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _broken = true;
+            return false;
         }
     }
 
