@@ -28,13 +28,11 @@ internal sealed class CappedLog(string path, long maxBytes) : IDisposable
                 return;
             }
             var room = (int)Math.Clamp(maxBytes - _written, 0, data.Length);
+            _dropped += data.Length - room;
             if (room > 0 && TryWrite(data[..room]))
             {
                 _written += room;
-                _dropped += data.Length - room;
-                return;
             }
-            _dropped += data.Length - room;
         }
     }
 

@@ -103,7 +103,7 @@ internal static class Recovery
     private static RecoveredJob? RecoverFile(QueueHome home, string path, string workerId, string reason, Settings settings, DateTime now)
     {
         Job job;
-        byte[] bytes;
+        byte[] bytes = [];
         try
         {
             bytes = File.ReadAllBytes(path);
@@ -115,7 +115,7 @@ internal static class Recovery
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            if (IsDroppedJob(path))
+            if (IsDroppedJob(path, bytes))
             {
                 // Claimed from pending/ and the worker died before it rewrote the file: it never ran.
                 return ReturnToPending(home, path, Path.GetFileNameWithoutExtension(path), workerId);
@@ -147,14 +147,14 @@ internal static class Recovery
     }
 
     /// <summary>A file as dropped into pending/ (only `command` required): valid, but not yet normalised by a claim.</summary>
-    private static bool IsDroppedJob(string path)
+    private static bool IsDroppedJob(string path, byte[] bytes)
     {
         try
         {
-            JobParser.Parse(File.ReadAllText(path), new JobDefaults(0, null, DateTime.UtcNow), Path.GetFileNameWithoutExtension(path));
+            JobParser.Parse(System.Text.Encoding.UTF8.GetString(bytes), new JobDefaults(0, null, DateTime.UtcNow), Path.GetFileNameWithoutExtension(path));
             return true;
         }
-        catch (Exception e) when (e is Failure or IOException)
+        catch (Failure)
         {
             return false;
         }
