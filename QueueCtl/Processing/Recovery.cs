@@ -39,6 +39,10 @@ internal static class Recovery
 
         var processing = home.StateFolder(JobState.Processing);
         var folders = Directory.Exists(processing) ? Directory.GetDirectories(processing) : [];
+        // A recoverer first takes each file into a folder of its own, with the same single rename
+        // as a claim: of several recoverers (every worker runs recovery) exactly one gets it, also
+        // where the file system has no RENAME_EXCHANGE to fence the rewrite (GlusterFS).
+        var taker = selfId ?? $"recover-{WorkerId.Host}-{Environment.ProcessId}";
         foreach (var folder in folders)
         {
             var workerId = Path.GetFileName(folder);
@@ -47,7 +51,8 @@ internal static class Recovery
                 continue; // alive, or registered between our listing and now
             }
             var reason = dead.GetValueOrDefault(workerId) ?? $"worker {workerId} died (not registered)";
-            recovered.AddRange(RecoverFolder(home, workerId, reason, settings, now));
+            Directory.CreateDirectory(home.ProcessingFolder(taker));
+            recovered.AddRange(RecoverFolder(home, workerId, reason, settings, now, taker));
             try
             {
                 Directory.Delete(folder);
@@ -57,6 +62,17 @@ internal static class Recovery
                 // RACE: not empty (a file arrived or could not be moved) or already gone: next round.
             }
             RemoveStaging(home, workerId);
+        }
+        if (selfId is null)
+        {
+            try
+            {
+                Directory.Delete(home.ProcessingFolder(taker));
+            }
+            catch (IOException)
+            {
+                // Never made (nothing to recover), or a file could not be moved on: the next recovery finishes it.
+            }
         }
         foreach (var workerId in dead.Keys)
         {
@@ -85,12 +101,25 @@ internal static class Recovery
         }
     }
 
-    /// <summary>Finishes every job file in one worker's processing folder as a failed attempt with <paramref name="reason"/>.</summary>
-    public static List<RecoveredJob> RecoverFolder(QueueHome home, string workerId, string reason, Settings settings, DateTime now)
+    /// <summary>
+    /// Finishes every job file in one worker's processing folder as a failed attempt with
+    /// <paramref name="reason"/>, each first taken into <paramref name="taker"/>'s folder when
+    /// given (recovery of another worker), or in place (a worker's own folder).
+    /// </summary>
+    public static List<RecoveredJob> RecoverFolder(QueueHome home, string workerId, string reason, Settings settings, DateTime now, string? taker = null)
     {
         var recovered = new List<RecoveredJob>();
-        foreach (var path in SafeFiles(home.ProcessingFolder(workerId)))
+        foreach (var found in SafeFiles(home.ProcessingFolder(workerId)))
         {
+            var path = found;
+            if (taker is not null && taker != workerId)
+            {
+                path = Path.Combine(home.ProcessingFolder(taker), Path.GetFileName(found));
+                if (Native.Move(found, path, noReplace: false) != MoveResult.Moved && !File.Exists(path))
+                {
+                    continue; // RACE: another recoverer took it first.
+                }
+            }
             var done = RecoverFile(home, path, workerId, reason, settings, now);
             if (done is not null)
             {
