@@ -34,8 +34,9 @@ internal static class LogsCommand
         }
         var home = options.ResolveHome();
         var store = new JobStore(home);
-        var attempts = CommandRunner.Runs(home, store.Locate(options.Id), options.Id);
-        if (attempts.Count == 0 && store.Locate(options.Id) is null)
+        var stored = store.Locate(options.Id);
+        var attempts = CommandRunner.Runs(home, stored, options.Id);
+        if (attempts.Count == 0 && stored is null)
         {
             throw Failure.Operation($"No job with id '{options.Id}'.");
         }

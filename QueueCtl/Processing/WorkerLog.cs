@@ -35,6 +35,9 @@ internal sealed class WorkerLog(string path) : TextWriter
 
     public override void Write(char value) => Write(value.ToString());
 
+    /// <summary>One write per line, so a line is either in the file or retried whole after a reopen.</summary>
+    public override void WriteLine(string? value) => Write(value + NewLine);
+
     public override void Write(string? value)
     {
         if (string.IsNullOrEmpty(value))
@@ -60,16 +63,9 @@ internal sealed class WorkerLog(string path) : TextWriter
         }
     }
 
+    /// <summary>Nothing to do: the stream is unbuffered, every Write reaches the file (or fails) at once.</summary>
     public override void Flush()
     {
-        try
-        {
-            _stream?.Flush();
-        }
-        catch (IOException)
-        {
-            Reopen();
-        }
     }
 
     protected override void Dispose(bool disposing)
@@ -81,7 +77,7 @@ internal sealed class WorkerLog(string path) : TextWriter
         base.Dispose(disposing);
     }
 
-    private FileStream Stream => _stream ??= new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+    private FileStream Stream => _stream ??= new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
 
     private void Reopen()
     {
