@@ -208,6 +208,10 @@ public class CrashTests
         var pid = WorkerFiles.Pid(home, worker);
 
         Processes.Signal(pid, 15);
+        // Two SIGTERMs sent back to back can merge into one delivery: send the second once the
+        // first has been handled.
+        Eventually.True(() => File.ReadAllText(home.PathOf("workers", worker + ".log")).Contains("send it again", StringComparison.Ordinal),
+            Deadline, "the first SIGTERM to be handled");
         Processes.Signal(pid, 15);
 
         Eventually.True(() => !Processes.IsAlive(pid), TimeSpan.FromSeconds(5), "the worker to exit at once");
