@@ -81,6 +81,40 @@ public class IoFailureTests
     }
 
     [Test]
+    public void Worker_WhoseSettingsCannotBeRead_KeepsItsLastGoodSettings_AndItsHeartbeat()
+    {
+        // On a network file system that lost its server every read fails (ENOTCONN) until the
+        // connection is back; a worker that let that escape from reading config.json lost its
+        // heartbeat for good (found by the multi-host stage). Here config.json becomes a symlink
+        // to itself (ELOOP on every read), swapped in with one rename so no read sees it missing.
+        using var home = new TempHome();
+        home.Ok("config", "set", "max-retries", "0");
+        home.Ok("config", "set", "worker-lease", "3s");
+        var worker = home.StartWorkers(1)[0];
+        var record = home.PathOf("workers", worker + ".json");
+        Eventually.True(() => File.Exists(record), Deadline, "the worker to register");
+
+        var loop = home.PathOf("tmp", "config-loop");
+        File.CreateSymbolicLink(loop, "config.json");
+        File.Move(loop, home.PathOf("config.json"), overwrite: true);
+        Assert.That(() => File.ReadAllBytes(home.PathOf("config.json")), Throws.InstanceOf<IOException>());
+        var swappedAt = File.GetLastWriteTimeUtc(record);
+
+        // A dropped job takes its max_retries from the worker's settings: 0 (the last good ones)
+        // sends a failing job to dead/ at once; the defaults would retry it.
+        File.WriteAllText(home.PathOf("tmp", "late.json"), """{"id": "late", "command": "exit 1"}""");
+        File.Move(home.PathOf("tmp", "late.json"), home.PathOf("pending", "late.json"));
+        home.WaitForState("late", "dead", Deadline);
+        Assert.That(home.ReadJob("dead", "late").GetProperty("max_retries").GetInt32(), Is.EqualTo(0));
+
+        Eventually.True(() => File.GetLastWriteTimeUtc(record) > swappedAt.AddSeconds(2), Deadline,
+            "the heartbeat to go on rewriting the worker's record");
+        Assert.That(Processes.IsAlive(WorkerFiles.Pid(home, worker)), Is.True);
+        File.Delete(home.PathOf("config.json")); // lets worker stop read its settings again
+        home.Ok("worker", "stop");
+    }
+
+    [Test]
     public void Worker_SurvivesAVanishedPendingFolder_AndRunsJobsOnceItIsBack()
     {
         using var home = new TempHome();

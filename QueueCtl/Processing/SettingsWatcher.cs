@@ -3,7 +3,11 @@ using QueueCtl.Storage;
 
 namespace QueueCtl.Processing;
 
-/// <summary>Keeps a worker's settings current: config.json is re-read whenever its mtime or size changes.</summary>
+/// <summary>
+/// Keeps a worker's settings current: config.json is re-read whenever its mtime or size changes.
+/// Reading never throws: when config.json does not parse, or cannot be read (a network file system
+/// that lost its server answers ENOTCONN), the last good settings stay in force.
+/// </summary>
 internal sealed class SettingsWatcher(QueueHome home)
 {
     private (DateTime, long) _seen = (DateTime.MinValue, -1);
@@ -22,9 +26,10 @@ internal sealed class SettingsWatcher(QueueHome home)
                     _settings = ConfigStore.Load(home);
                     _seen = stamp;
                 }
-                catch (Failure)
+                catch (Exception e) when (e is Failure or IOException or UnauthorizedAccessException)
                 {
-                    // A hand-edited config.json that does not parse: keep the last good settings.
+                    // A hand-edited config.json that does not parse, or a home that cannot be read
+                    // right now: keep the last good settings and read again on the next call.
                 }
             }
             return _settings;
