@@ -25,14 +25,14 @@ internal static class ShowCommand
         string text;
         try
         {
-            text = File.ReadAllText(stored.Path);
+            text = SharedFile.ReadAllText(stored.Path);
         }
         catch (FileNotFoundException)
         {
             // RACE: it moved between locating and reading; look once more.
             stored = new JobStore(options.ResolveHome()).Locate(options.Id)
                 ?? throw Failure.Operation($"No job with id '{options.Id}'.");
-            text = File.ReadAllText(stored.Path);
+            text = SharedFile.ReadAllText(stored.Path);
         }
         console.Out.Write(text.EndsWith('\n') ? text : text + "\n");
         return 0;

@@ -180,7 +180,7 @@ internal sealed class DashboardApi(QueueHome home, string token)
         string file;
         try
         {
-            file = await File.ReadAllTextAsync(stored.Path);
+            file = SharedFile.ReadAllText(stored.Path); // small; may wait out an ESTALE
         }
         catch (FileNotFoundException)
         {

@@ -1,6 +1,4 @@
 using System.Text.Json;
-using Polly;
-using Polly.Retry;
 using QueueCtl.Config;
 using QueueCtl.Jobs;
 using QueueCtl.Storage;
@@ -17,27 +15,12 @@ internal sealed class WorkerRegistry(QueueHome home)
 
     public void Remove(string workerId) => File.Delete(PathOf(workerId));
 
-    /// <summary>
-    /// Reading a record that another host is replacing can fail on a network file system (ESTALE:
-    /// the cached handle names the file that was just replaced) until the client revalidates its
-    /// cache, about a second on GlusterFS: tries with backoff for about 2 s, then the error stands.
-    /// </summary>
-    private static readonly ResiliencePipeline TransientRead = new ResiliencePipelineBuilder()
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<IOException>(e => e is not (FileNotFoundException or DirectoryNotFoundException)),
-            MaxRetryAttempts = 8,
-            BackoffType = DelayBackoffType.Exponential,
-            Delay = TimeSpan.FromMilliseconds(20),
-            MaxDelay = TimeSpan.FromMilliseconds(500),
-        })
-        .Build();
-
     public WorkerRecord? Read(string workerId)
     {
         try
         {
-            var bytes = TransientRead.Execute(() => File.ReadAllBytes(PathOf(workerId)));
+            // Another host may be replacing the record right now: SharedFile waits out an ESTALE.
+            var bytes = SharedFile.ReadAllBytes(PathOf(workerId));
             return JsonSerializer.Deserialize(bytes, JobJson.Default.WorkerRecord);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or JsonException)

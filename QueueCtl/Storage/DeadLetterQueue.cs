@@ -17,7 +17,7 @@ internal static class DeadLetterQueue
         Job job;
         try
         {
-            job = JobJson.Deserialize(File.ReadAllBytes(path));
+            job = JobJson.Deserialize(SharedFile.ReadAllBytes(path));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {

@@ -100,7 +100,7 @@ internal sealed class JobStore(QueueHome home)
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            bytes = SharedFile.ReadAllBytes(path);
         }
         catch (FileNotFoundException)
         {
