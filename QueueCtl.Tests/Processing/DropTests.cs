@@ -92,7 +92,8 @@ public class DropTests
     public void HiddenAndTmpNames_AreIgnored()
     {
         using var home = new TempHome();
-        var ignored = new[] { ".hidden.json", "partial.json.tmp", "other.tmp", "notes.txt" };
+        // .nfs…: what an NFS client leaves for a file deleted while open.
+        var ignored = new[] { ".hidden.json", ".nfs000000000123456700000001", "partial.json.tmp", "other.tmp", "notes.txt" };
         foreach (var name in ignored)
         {
             var path = home.PathOf("pending", name);

@@ -186,6 +186,7 @@ public class WorkerTests
         var list = home.Json("worker", "list");
         Assert.That(list.EnumerateArray().Select(w => w.GetProperty("id").GetString()).Order(), Is.EqualTo(ids.Order()));
         Assert.That(home.Json("status").GetProperty("workers").GetInt32(), Is.EqualTo(2));
+        Assert.That(home.Ok("status"), Does.Contain($"workers     2  (2 on {Environment.MachineName})"));
     }
 
     [TestCase(15)]

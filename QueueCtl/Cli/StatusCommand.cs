@@ -1,5 +1,6 @@
 using CommandLine;
 using QueueCtl.Jobs;
+using QueueCtl.Processing;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;
@@ -94,7 +95,8 @@ internal static class StatusCommand
     public static int Run(StatusOptions options, CliConsole console)
     {
         var now = DateTime.UtcNow;
-        var counts = QueueCounts.Take(options.ResolveHome(), now);
+        var home = options.ResolveHome();
+        var counts = QueueCounts.Take(home, now);
         if (options.Json)
         {
             Output.Json(console.Out, w =>
@@ -116,9 +118,16 @@ internal static class StatusCommand
             Row("failed", counts.Failed, counts.Failed > 0 ? "waiting to retry" : ""),
             Row("dead", counts.Dead, counts.Dead > 0 ? "see: queuectl dlq list" : ""),
             Row("rejected", counts.Rejected, counts.Rejected > 0 ? "invalid dropped files, see rejected/" : ""),
-            Row("workers", counts.Workers),
+            Row("workers", counts.Workers, counts.Workers > 0 ? WorkersPerHost(home) : ""),
             ["next run", counts.NextRun is { } at ? $"{UtcTimestamp.ToText(at)} ({Output.Relative(at, now)})" : "none"],
         ]);
         return 0;
     }
+
+    /// <summary>"2 on host1, 2 on host2": a home shared over a network file system has workers of several hosts.</summary>
+    private static string WorkersPerHost(QueueHome home) => string.Join(", ",
+        new WorkerRegistry(home).ReadAll()
+            .GroupBy(r => r.Host)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => $"{g.Count()} on {g.Key}"));
 }
