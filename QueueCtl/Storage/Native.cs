@@ -26,7 +26,8 @@ internal static partial class Native
     private const int EEXIST = 17;
     private const int EINVAL = 22;
     private const int ENOSYS = 38;
-    private const int ESTALE = 116;
+    /// <summary>A network file system's handle to a file that was moved or replaced meanwhile.</summary>
+    internal const int ESTALE = 116;
     private const int OReadOnly = 0;
     private const int ODirectory = 0x10000; // O_DIRECTORY on x86-64 and arm64 Linux
     private const int OCloExec = 0x80000;

@@ -12,8 +12,6 @@ namespace QueueCtl.Storage;
 /// </summary>
 internal static class SharedFile
 {
-    private const int ESTALE = 116;
-
     private static readonly ResiliencePipeline StaleRetry = new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
         {
@@ -30,5 +28,5 @@ internal static class SharedFile
     public static string ReadAllText(string path) => StaleRetry.Execute(static p => File.ReadAllText(p), path);
 
     /// <summary>.NET reports an errno it has no exception type for as an IOException whose HResult is the errno.</summary>
-    public static bool IsStale(IOException e) => e.HResult == ESTALE;
+    public static bool IsStale(IOException e) => e.HResult == Native.ESTALE;
 }
