@@ -115,6 +115,31 @@ public class IoFailureTests
     }
 
     [Test]
+    public void Worker_WhoseHeartbeatKeepsFailing_LogsItOnce_AndOnceWhenItWorksAgain()
+    {
+        // An outage of a network file system can last an hour: one line per failed heartbeat
+        // would bury the log. The worker's log stays writable here (its descriptor predates the
+        // read-only bind mount); new files in the home, such as the heartbeat's, do not.
+        using var home = new TempHome();
+        home.Ok("config", "set", "worker-lease", "1s"); // a heartbeat every 0.33 s
+        var worker = home.StartWorkers(1)[0];
+        var log = home.PathOf("workers", worker + ".log");
+        using (new ReadOnlyMount(home.Root))
+        {
+            Eventually.True(() => File.ReadAllText(log).Contains("heartbeat failed", StringComparison.Ordinal), Deadline, "a failed heartbeat");
+            // The scenario itself: about six more heartbeats fail while the home stays read-only.
+            Thread.Sleep(TimeSpan.FromSeconds(2));
+        }
+        Eventually.True(() => File.ReadAllText(log).Contains("heartbeat works again", StringComparison.Ordinal), Deadline, "the heartbeat to work again");
+
+        var text = File.ReadAllText(log);
+        Assert.That(System.Text.RegularExpressions.Regex.Count(text, "heartbeat failed"), Is.EqualTo(1), text);
+        Assert.That(text, Does.Match(@"heartbeat works again after [2-9] s of failures"));
+        Assert.That(Processes.IsAlive(WorkerFiles.Pid(home, worker)), Is.True);
+        home.Ok("worker", "stop");
+    }
+
+    [Test]
     public void Worker_SurvivesAVanishedPendingFolder_AndRunsJobsOnceItIsBack()
     {
         using var home = new TempHome();

@@ -32,7 +32,10 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
     private readonly DateTime _startedAt = UtcTimestamp.Truncate(DateTime.UtcNow);
     private readonly object _recordLock = new();
     private readonly SemaphoreSlim _recordChanged = new(0);
-    private readonly ResiliencePipeline _ioRetry = BuildIoRetry(log, id);
+    private readonly RepeatedFailure _finishTrouble = new();
+    private readonly RepeatedFailure _loopTrouble = new();
+    private readonly RepeatedFailure _heartbeatTrouble = new();
+    private ResiliencePipeline? _ioRetry;
     private readonly List<FencedRun> _fenced = [];
     private DateTime _nextFencedTry;
     private string _state = "idle";
@@ -45,7 +48,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
     /// a network file system hiccup): the result is kept in memory and written once the disk
     /// takes it, until an abort leaves the job to recovery.
     /// </summary>
-    private static ResiliencePipeline BuildIoRetry(TextWriter log, string id) => new ResiliencePipelineBuilder()
+    private ResiliencePipeline IoRetry => _ioRetry ??= new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
         {
             ShouldHandle = new PredicateBuilder().Handle<IOException>().Handle<UnauthorizedAccessException>(),
@@ -56,7 +59,10 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
             UseJitter = true,
             OnRetry = args =>
             {
-                WriteLog(log, $"{id} could not record the result yet (retry {args.AttemptNumber + 1} in {args.RetryDelay.TotalSeconds:0.0} s): {args.Outcome.Exception?.Message}");
+                if (_finishTrouble.Occurred(DateTime.UtcNow, out var lasting))
+                {
+                    Log($"could not record the result yet (retry {args.AttemptNumber + 1} in {args.RetryDelay.TotalSeconds:0.0} s){lasting}: {args.Outcome.Exception?.Message}");
+                }
                 return default;
             },
         })
@@ -150,6 +156,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
                     var due = index.NextDue();
                     var wait = due is { } at ? at - DateTime.UtcNow : SafetyPoll;
                     wait = _fenced.Count > 0 && wait > FencedRetry ? FencedRetry : wait;
+                    TurnWorked();
                     await index.WaitAsync(wait < SafetyPoll ? wait : SafetyPoll, graceful);
                     continue;
                 }
@@ -164,6 +171,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
                 {
                     Run(job, abort);
                 }
+                TurnWorked();
             }
             catch (OperationCanceledException) when (abort.IsCancellationRequested)
             {
@@ -174,11 +182,23 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
                 // The home is unreadable, a folder vanished, or something unforeseen: a worker never
                 // dies of it. Every job stays where it is on disk, and the loop tries again later.
                 var kind = e is IOException or UnauthorizedAccessException ? "I/O error" : $"unexpected {e.GetType().Name}";
-                Log($"{kind}, retrying in {SafetyPoll.TotalSeconds:0} s: {e.Message}");
+                if (_loopTrouble.Occurred(DateTime.UtcNow, out var lasting))
+                {
+                    Log($"{kind}, retrying every {SafetyPoll.TotalSeconds:0} s{lasting}: {e.Message}");
+                }
                 _checkOwnFolder = true;
                 index.RequestRescan(restartWatchers: true);
                 await index.WaitAsync(SafetyPoll, graceful);
             }
+        }
+    }
+
+    /// <summary>A turn of the loop went through without an error: after a run of errors, say so once.</summary>
+    private void TurnWorked()
+    {
+        if (_loopTrouble.Cleared(DateTime.UtcNow) is { } lasted)
+        {
+            Log($"working again after {lasted.TotalSeconds:0} s of errors");
         }
     }
 
@@ -193,7 +213,11 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         var result = CommandRunner.Run(home, job, timeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : null, settings.LogMaxBytes, abort);
 
         var final = Transitions.Finished(job, result, Id, _settings.Current);
-        var outcome = _ioRetry.Execute(_ => claimed.Finish(final), abort);
+        var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
+        if (_finishTrouble.Cleared(DateTime.UtcNow) is { } tried)
+        {
+            Log($"recorded {job.Id}'s result after {tried.TotalSeconds:0} s of retries");
+        }
         var detail = final.State switch
         {
             JobState.Completed => "completed",
@@ -307,13 +331,20 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
                 {
                     index.Wake();
                 }
+                if (_heartbeatTrouble.Cleared(DateTime.UtcNow) is { } lasted)
+                {
+                    Log($"heartbeat works again after {lasted.TotalSeconds:0} s of failures");
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // Like the main loop, the heartbeat never dies of an error: a silent heartbeat
                 // would let other workers take this worker's jobs while it still runs them.
                 var kind = e is IOException or UnauthorizedAccessException ? "" : $" (unexpected {e.GetType().Name})";
-                Log($"heartbeat failed{kind}: {e.Message}");
+                if (_heartbeatTrouble.Occurred(DateTime.UtcNow, out var lasting))
+                {
+                    Log($"heartbeat failed{kind}{lasting}: {e.Message}");
+                }
             }
         }
     }
