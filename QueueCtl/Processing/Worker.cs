@@ -216,7 +216,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
         if (_finishTrouble.Cleared(DateTime.UtcNow) is { } tried)
         {
-            Log($"recorded {job.Id}'s result after {tried.TotalSeconds:0} s of retries");
+            Log($"the file system answered again for {job.Id} after {tried.TotalSeconds:0} s of retries");
         }
         var detail = final.State switch
         {
