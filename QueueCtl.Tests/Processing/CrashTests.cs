@@ -132,7 +132,7 @@ public class CrashTests
     }
 
     [Test]
-    public void WorkerWhoseJobWasTakenBack_LeavesTheNewerState_AndNotesItsLateFinishInTheHistory()
+    public void WorkerWhoseJobWasTakenBack_HasItsRunKilled_LeavesTheNewerState_AndNotesItsLateFinishInTheHistory()
     {
         using var home = new TempHome();
         home.Ok("enqueue", "--command", "sleep 2.3; echo ran", "--id", "fenced", "--max-retries", "0");
@@ -140,7 +140,8 @@ public class CrashTests
         Eventually.True(() => Processes.WithCommandLineContaining("sleep 2.3").Count > 0, Deadline, "the job to run");
 
         // The worker is alive but its lease looks expired (a host cut off from the shared file
-        // system): recovery takes the job back, here into dead/ (no retries left).
+        // system): recovery kills the run on this host and takes the job back, here into dead/
+        // (no retries left).
         Eventually.True(() =>
         {
             File.SetLastWriteTimeUtc(home.PathOf("workers", worker + ".json"), DateTime.UtcNow.AddHours(-1));
@@ -148,7 +149,7 @@ public class CrashTests
             return File.Exists(home.PathOf("dead", "fenced.json"));
         }, Deadline, "recovery to take the job back");
 
-        // The command ends; the worker's finish is fenced, and its real result is noted in the history.
+        // The killed command ends; the worker's finish is fenced, and its real result is noted in the history.
         Eventually.True(() =>
         {
             try
@@ -172,9 +173,9 @@ public class CrashTests
             Assert.That(job.GetProperty("history").GetArrayLength(), Is.EqualTo(1), "the fenced run is not counted again");
             Assert.That(entry.GetProperty("error").GetString(), Does.Contain("no heartbeat"), "the recoverer's entry stays");
             Assert.That(late.GetProperty("worker").GetString(), Is.EqualTo(worker));
-            Assert.That(late.GetProperty("exit_code").GetInt32(), Is.EqualTo(0));
-            Assert.That(late.GetProperty("note").GetString(), Does.Contain("would have been completed"));
-            Assert.That(File.ReadAllText(home.PathOf("logs", "fenced", "attempt-1.log")), Does.Contain("ran\n").And.Contain("taken back from it"));
+            Assert.That(late.GetProperty("exit_code").GetInt32(), Is.EqualTo(137), "killed by recovery before the job moved");
+            Assert.That(late.GetProperty("note").GetString(), Does.Contain("would have been dead"));
+            Assert.That(File.ReadAllText(home.PathOf("logs", "fenced", "attempt-1.log")), Does.Not.Contain("ran\n").And.Contain("taken back from it"));
             Assert.That(File.ReadAllText(home.PathOf("workers", worker + ".log")), Does.Contain("noted this worker's late finish of run 1"));
         });
     }

@@ -16,6 +16,9 @@ internal static partial class CommandRunner
     private const int StderrTailBytes = 2048;
     private static readonly TimeSpan PipeGrace = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>How long a kill waits for the run's processes to be gone.</summary>
+    private static readonly TimeSpan KillWait = TimeSpan.FromSeconds(2);
+
     /// <summary>The worker's own environment, read once: every job starts from it.</summary>
     private static readonly Lazy<Dictionary<string, string>> WorkerEnvironment = new(() =>
     {
@@ -67,9 +70,12 @@ internal static partial class CommandRunner
 
     /// <summary>
     /// Runs the job's command on the calling thread. <paramref name="abort"/> kills it at once and
-    /// throws OperationCanceledException: the job stays claimed for recovery.
+    /// throws OperationCanceledException: the job stays claimed for recovery. <paramref name="stop"/>
+    /// kills it and records the stopper's reason (fencing). Every process of the run carries
+    /// QUEUECTL_WORKER_ID and QUEUECTL_JOB_ID, which <see cref="JobProcesses"/> finds it by.
     /// </summary>
-    public static AttemptResult Run(QueueHome home, Job job, TimeSpan? timeout, long logMaxBytes, CancellationToken abort)
+    public static AttemptResult Run(QueueHome home, Job job, string workerId, TimeSpan? timeout, long logMaxBytes,
+        CancellationToken abort, RunGuard? guard = null, RunStopper? stop = null)
     {
         var started = DateTime.UtcNow;
         var cwd = job.Cwd ?? home.Root;
@@ -79,13 +85,15 @@ internal static partial class CommandRunner
         }
 
         var environment = new Dictionary<string, string>(WorkerEnvironment.Value, StringComparer.Ordinal);
-        environment["QUEUECTL_JOB_ID"] = job.Id;
         environment["QUEUECTL_ATTEMPT"] = (job.Attempts + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
         environment["QUEUECTL_HOME"] = home.Root;
         foreach (var (key, value) in job.Env ?? [])
         {
             environment[key] = value;
         }
+        // The marks the run's processes are found by: after the job's own variables, so it cannot change them.
+        environment["QUEUECTL_JOB_ID"] = job.Id;
+        environment["QUEUECTL_WORKER_ID"] = workerId;
 
         using var log = new CappedLog(LogPath(home, job.Id, job.NextRun), logMaxBytes);
         Spawn child;
@@ -97,10 +105,11 @@ internal static partial class CommandRunner
         {
             return new AttemptResult(null, $"could not start /bin/sh: {e.Message}", started, DateTime.UtcNow);
         }
+        guard?.Started(child.Pid);
         using (child)
         {
             var tail = new TailBuffer(StderrTailBytes);
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(abort);
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(abort, stop?.Token ?? CancellationToken.None);
             if (timeout is { } t)
             {
                 limit.CancelAfter(t);
@@ -111,7 +120,7 @@ internal static partial class CommandRunner
             {
                 if (!Volatile.Read(ref exited))
                 {
-                    KillGroup(child.Pid);
+                    Kill(child.Pid, workerId, job.Id);
                 }
             }))
             {
@@ -127,11 +136,17 @@ internal static partial class CommandRunner
                 }, PipeGrace);
                 Volatile.Write(ref exited, true);
             }
+            guard?.Ended(child.Pid);
 
             var finished = DateTime.UtcNow;
             if (limit.IsCancellationRequested)
             {
                 abort.ThrowIfCancellationRequested();
+                if (stop?.Reason is { } reason)
+                {
+                    log.Note(reason);
+                    return new AttemptResult(exitCode, reason, started, finished);
+                }
                 var seconds = Config.Duration.Seconds(timeout!.Value.TotalSeconds);
                 log.Note($"timed out after {seconds} s: process group killed");
                 return new AttemptResult(exitCode, $"timed out after {seconds} s", started, finished);
@@ -157,10 +172,14 @@ internal static partial class CommandRunner
 
     private static string Shorten(string text, int max) => text.Length <= max ? text : "…" + text[^(max - 1)..];
 
-    /// <summary>The shell leads its own session and process group (pgid = its pid): kill them all.</summary>
-    private static void KillGroup(int pid)
+    /// <summary>
+    /// The shell leads its own session and process group (pgid = its pid): kill the group, then
+    /// whatever of the run left it (setsid, a double fork) but still carries its marks.
+    /// </summary>
+    private static void Kill(int pid, string workerId, string jobId)
     {
         Native.Signal(-pid, SigKill);
+        JobProcesses.KillAll(workerId, jobId, KillWait);
     }
 
     /// <summary>The last N bytes written, for last_error.</summary>

@@ -17,6 +17,8 @@ internal sealed record RecoveredJob(string JobId, string FromWorker, string Stat
 /// </summary>
 internal static class Recovery
 {
+    private static readonly TimeSpan KillWait = TimeSpan.FromSeconds(1);
+
     public static List<RecoveredJob> RecoverDeadWorkers(QueueHome home, Settings settings, string? selfId, DateTime now)
     {
         var registry = new WorkerRegistry(home);
@@ -51,6 +53,13 @@ internal static class Recovery
                 continue; // alive, or registered between our listing and now
             }
             var reason = dead.GetValueOrDefault(workerId) ?? $"worker {workerId} died (not registered)";
+            // Never twice at once: what is left on this host of the dead (or frozen) worker's runs
+            // dies before its jobs can run again. Its guard normally killed them already; on another
+            // host the worker's own fence did (ARCHITECTURE.md, "Liveness and fencing").
+            if (!JobProcesses.KillAll(workerId, null, KillWait))
+            {
+                continue; // a process that does not die (uninterruptible sleep): its jobs wait for the next round
+            }
             Directory.CreateDirectory(home.ProcessingFolder(taker));
             recovered.AddRange(RecoverFolder(home, workerId, reason, settings, now, taker));
             try

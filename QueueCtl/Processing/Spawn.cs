@@ -18,7 +18,7 @@ internal sealed partial class Spawn : IDisposable
     private const short PosixSpawnSetSigMask = 0x08;
     private const short PosixSpawnSetSid = 0x80;
     private const int ORdOnly = 0;
-    private const int OCloExec = 0x80000;
+    internal const int OCloExec = 0x80000;
     private const int EINTR = 4;
     private const int AttrSize = 1024; // posix_spawnattr_t is 336 bytes on glibc x86-64: room to spare
     private const int FileActionsSize = 256; // posix_spawn_file_actions_t is 80 bytes
@@ -57,7 +57,33 @@ internal sealed partial class Spawn : IDisposable
             _ = Close(outPipe[1]);
             throw Error(errno, "pipe2");
         }
+        int pid;
+        try
+        {
+            pid = StartProcess("/bin/sh", ["/bin/sh", "-c", command], workingDirectory, environment, stdin: -1, stdout: outPipe[1], stderr: errPipe[1]);
+        }
+        catch (IOException)
+        {
+            _ = Close(outPipe[0]);
+            _ = Close(errPipe[0]);
+            throw;
+        }
+        finally
+        {
+            _ = Close(outPipe[1]);
+            _ = Close(errPipe[1]);
+        }
+        return new Spawn(pid, new SafeFileHandle(outPipe[0], ownsHandle: true), new SafeFileHandle(errPipe[0], ownsHandle: true));
+    }
 
+    /// <summary>
+    /// posix_spawn in a new session with default signal dispositions and an empty mask. stdin is
+    /// <paramref name="stdin"/> (or /dev/null when -1); stdout and stderr are the given descriptors,
+    /// or the caller's own when -1. Returns the pid; throws IOException when the system refuses.
+    /// </summary>
+    public static unsafe int StartProcess(string path, IEnumerable<string> arguments, string workingDirectory,
+        IReadOnlyDictionary<string, string> environment, int stdin, int stdout, int stderr)
+    {
         var attr = Marshal.AllocHGlobal(AttrSize);
         var actions = Marshal.AllocHGlobal(FileActionsSize);
         var signals = Marshal.AllocHGlobal(SigSetSize);
@@ -71,28 +97,32 @@ internal sealed partial class Spawn : IDisposable
             Check(SigEmptySet(signals), "sigemptyset");
             Check(SpawnAttrSetSigMask(attr, signals), "posix_spawnattr_setsigmask");
             Check(SpawnAttrSetFlags(attr, PosixSpawnSetSid | PosixSpawnSetSigDef | PosixSpawnSetSigMask), "posix_spawnattr_setflags");
-            Check(SpawnFileActionsAddOpen(actions, 0, "/dev/null", ORdOnly, 0), "posix_spawn_file_actions_addopen");
-            Check(SpawnFileActionsAddDup2(actions, outPipe[1], 1), "posix_spawn_file_actions_adddup2");
-            Check(SpawnFileActionsAddDup2(actions, errPipe[1], 2), "posix_spawn_file_actions_adddup2");
+            Check(stdin < 0
+                ? SpawnFileActionsAddOpen(actions, 0, "/dev/null", ORdOnly, 0)
+                : SpawnFileActionsAddDup2(actions, stdin, 0), "posix_spawn_file_actions_add stdin");
+            if (stdout >= 0)
+            {
+                Check(SpawnFileActionsAddDup2(actions, stdout, 1), "posix_spawn_file_actions_adddup2");
+            }
+            if (stderr >= 0)
+            {
+                Check(SpawnFileActionsAddDup2(actions, stderr, 2), "posix_spawn_file_actions_adddup2");
+            }
             Check(SpawnFileActionsAddChdir(actions, workingDirectory), "posix_spawn_file_actions_addchdir_np");
 
-            var argv = Utf8Array(["/bin/sh", "-c", command], strings);
+            var argv = Utf8Array(arguments, strings);
             var envp = Utf8Array(environment.Select(kv => $"{kv.Key}={kv.Value}"), strings);
             int pid;
             int result;
             fixed (IntPtr* argvPtr = argv, envpPtr = envp)
             {
-                result = PosixSpawn(&pid, "/bin/sh", actions, attr, argvPtr, envpPtr);
+                result = PosixSpawn(&pid, path, actions, attr, argvPtr, envpPtr);
             }
-            _ = Close(outPipe[1]);
-            _ = Close(errPipe[1]);
             if (result != 0)
             {
-                _ = Close(outPipe[0]);
-                _ = Close(errPipe[0]);
-                throw Error(result, "posix_spawn /bin/sh");
+                throw Error(result, $"posix_spawn {path}");
             }
-            return new Spawn(pid, new SafeFileHandle(outPipe[0], ownsHandle: true), new SafeFileHandle(errPipe[0], ownsHandle: true));
+            return pid;
         }
         finally
         {
@@ -255,10 +285,10 @@ internal sealed partial class Spawn : IDisposable
     private static IOException Error(int errno, string what) => new($"{what} failed: {Marshal.GetPInvokeErrorMessage(errno)}.");
 
     [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
-    private static unsafe partial int Pipe2(int* fds, int flags);
+    internal static unsafe partial int Pipe2(int* fds, int flags);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int Close(int fd);
+    internal static partial int Close(int fd);
 
     [StructLayout(LayoutKind.Sequential)]
     private struct PollFd
@@ -278,7 +308,7 @@ internal sealed partial class Spawn : IDisposable
     private static partial long Syscall(long number, int pid, uint flags);
 
     [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
-    private static unsafe partial int WaitPid(int pid, int* status, int options);
+    internal static unsafe partial int WaitPid(int pid, int* status, int options);
 
     [LibraryImport("libc", EntryPoint = "posix_spawn", StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial int PosixSpawn(int* pid, string path, IntPtr fileActions, IntPtr attr, IntPtr* argv, IntPtr* envp);

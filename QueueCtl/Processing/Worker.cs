@@ -26,6 +26,9 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
     /// <summary>How often a fenced run's note is tried again while its job is running elsewhere.</summary>
     private static readonly TimeSpan FencedRetry = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a fenced run's job must be found nowhere before its note is given up.</summary>
+    private static readonly TimeSpan GoneAfter = TimeSpan.FromSeconds(5);
+
     private readonly WorkerRegistry _registry = new(home);
     private bool _checkOwnFolder;
     private readonly SettingsWatcher _settings = new(home);
@@ -40,6 +43,10 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
     private DateTime _nextFencedTry;
     private string _state = "idle";
     private string? _currentJob;
+    private RunGuard? _guard;
+    private RunStopper? _running;
+    private DateTime _renewedAt = DateTime.UtcNow;
+    private long _renewedTicks = Environment.TickCount64;
 
     public string Id { get; } = id;
 
@@ -72,13 +79,19 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
     {
         home.EnsureCreated();
         Directory.CreateDirectory(home.Staging);
+        _guard = RunGuard.Start(Id);
+        if (_guard.Missing is { } missing)
+        {
+            Log(missing);
+        }
         WriteRecord();
         Directory.CreateDirectory(home.ProcessingFolder(Id));
-        Log($"started (pid {Environment.ProcessId}, host {WorkerId.Host})");
+        Log($"started (pid {Environment.ProcessId}, host {WorkerId.Host}, guard {_guard.Pid})");
 
         using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(abort);
         using var index = new JobIndex(home);
-        var heartbeat = HeartbeatLoop(index, heartbeatStop.Token);
+        var heartbeat = HeartbeatLoop(heartbeatStop.Token);
+        var recovery = RecoveryLoop(index, heartbeatStop.Token);
         try
         {
             await Loop(index, graceful, abort);
@@ -87,6 +100,9 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         {
             heartbeatStop.Cancel();
             await heartbeat;
+            await recovery;
+            // An abort leaves the jobs to recovery: the guard kills what is left of them first.
+            _guard.Close(graceful: !abort.IsCancellationRequested);
         }
 
         abort.ThrowIfCancellationRequested();
@@ -150,6 +166,14 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
                     }
                 }
 
+                if (Fenced(out _))
+                {
+                    // Not renewed for half a lease: another worker may soon judge this one dead. Claim
+                    // nothing until the registration is renewed again.
+                    await index.WaitAsync(FencedRetry, graceful);
+                    continue;
+                }
+
                 var candidate = index.TakeNext(now);
                 if (candidate is null)
                 {
@@ -210,7 +234,24 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         Log($"running {job.Id} (attempt {attempt} of {job.MaxRetries + 1}): {job.Command}");
         var settings = _settings.Current;
         var timeoutSeconds = job.TimeoutSeconds ?? (settings.JobTimeoutSeconds > 0 ? settings.JobTimeoutSeconds : null);
-        var result = CommandRunner.Run(home, job, timeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : null, settings.LogMaxBytes, abort);
+        AttemptResult result;
+        using (var stopper = new RunStopper())
+        {
+            Volatile.Write(ref _running, stopper);
+            try
+            {
+                result = CommandRunner.Run(home, job, Id, timeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : null, settings.LogMaxBytes, abort, _guard, stopper);
+            }
+            finally
+            {
+                Volatile.Write(ref _running, null);
+            }
+        }
+        if (result.ExitCode == 128 + 9 && !IsFenceReason(result.Error) && Fenced(out var since))
+        {
+            // The guard was first to kill the run for the same reason (it does not wait for a heartbeat).
+            result = result with { Error = FenceReason(since) };
+        }
 
         var final = Transitions.Finished(job, result, Id, _settings.Current);
         var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
@@ -275,7 +316,9 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         foreach (var fenced in _fenced.ToList())
         {
             var outcome = FencedRuns.TryRecord(home, Id, fenced);
-            if (outcome == NoteOutcome.Later)
+            // RACE: a recoverer moves the job through folders of its own, and a file between two
+            // renames is briefly found nowhere: "gone" counts only once it has lasted a while.
+            if (outcome == NoteOutcome.Later || outcome == NoteOutcome.Gone && DateTime.UtcNow - fenced.Finish.FinishedAt < GoneAfter)
             {
                 continue;
             }
@@ -287,16 +330,17 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
     }
 
     /// <summary>
-    /// Rewrites workers/&lt;id&gt;.json at each heartbeat (lease / 3) and, <see cref="RecordDelay"/>
-    /// after a change of state, in between; each heartbeat also recovers dead workers' jobs.
+    /// Rewrites workers/&lt;id&gt;.json at each heartbeat (lease / 4) and, <see cref="RecordDelay"/>
+    /// after a change of state, in between. Before each, it checks the fence: when the last
+    /// renewal is older than half the lease (the file system hangs, or this process was frozen
+    /// and just woke up), the running job is killed before another worker may judge this one dead.
     /// </summary>
-    private async Task HeartbeatLoop(JobIndex index, CancellationToken stop)
+    private async Task HeartbeatLoop(CancellationToken stop)
     {
         DateTime beatDue = default;
         while (!stop.IsCancellationRequested)
         {
-            var settings = _settings.Current;
-            var interval = TimeSpan.FromSeconds(Math.Clamp(settings.WorkerLeaseSeconds / 3, 0.2, 5));
+            var interval = Timing.HeartbeatInterval(_settings.Current.WorkerLeaseSeconds);
             if (beatDue == default || beatDue > DateTime.UtcNow + interval)
             {
                 beatDue = DateTime.UtcNow + interval; // first round, or the lease was shortened
@@ -307,6 +351,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
                 if (await _recordChanged.WaitAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, stop))
                 {
                     await Task.Delay(RecordDelay, stop);
+                    CheckFence();
                     if (DateTime.UtcNow < beatDue)
                     {
                         TryWriteRecord();
@@ -318,19 +363,11 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
             {
                 return;
             }
+            CheckFence();
             beatDue = DateTime.UtcNow + interval;
             try
             {
                 WriteRecord();
-                var recovered = Recovery.RecoverDeadWorkers(home, settings, Id, DateTime.UtcNow);
-                foreach (var job in recovered)
-                {
-                    Log($"recovered {job.JobId} from {job.FromWorker}: now {job.State} ({job.Reason})");
-                }
-                if (recovered.Count > 0)
-                {
-                    index.Wake();
-                }
                 if (_heartbeatTrouble.Cleared(DateTime.UtcNow) is { } lasted)
                 {
                     Log($"heartbeat works again after {lasted.TotalSeconds:0} s of failures");
@@ -348,6 +385,85 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
             }
         }
     }
+
+    /// <summary>Every heartbeat interval, returns dead workers' jobs (apart from the heartbeat, so that a slow recovery never delays a renewal).</summary>
+    private async Task RecoveryLoop(JobIndex index, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            var settings = _settings.Current;
+            try
+            {
+                await Task.Delay(Timing.HeartbeatInterval(settings.WorkerLeaseSeconds), stop);
+                if (Fenced(out _))
+                {
+                    continue; // judged by a worker that may itself be judged dead: wait for a renewal
+                }
+                var recovered = Recovery.RecoverDeadWorkers(home, settings, Id, DateTime.UtcNow);
+                foreach (var job in recovered)
+                {
+                    Log($"recovered {job.JobId} from {job.FromWorker}: now {job.State} ({job.Reason})");
+                }
+                if (recovered.Count > 0)
+                {
+                    index.Wake();
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                var kind = e is IOException or UnauthorizedAccessException ? "" : $" (unexpected {e.GetType().Name})";
+                if (_heartbeatTrouble.Occurred(DateTime.UtcNow, out var lasting))
+                {
+                    Log($"recovery failed{kind}{lasting}: {e.Message}");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// True when the last renewal of the registration is older than the fence (half the lease):
+    /// by wall clock or by the monotonic clock, whichever says longer (a frozen process sees both
+    /// jump; a paused VM may see only the wall clock move).
+    /// </summary>
+    private bool Fenced(out TimeSpan since)
+    {
+        long ticks;
+        DateTime at;
+        lock (_recordLock)
+        {
+            ticks = _renewedTicks;
+            at = _renewedAt;
+        }
+        var wall = DateTime.UtcNow - at;
+        var monotonic = TimeSpan.FromMilliseconds(Environment.TickCount64 - ticks);
+        since = wall > monotonic ? wall : monotonic;
+        return since > Timing.Fence(_settings.Current.WorkerLeaseSeconds);
+    }
+
+    private void CheckFence()
+    {
+        if (Fenced(out var since) && Volatile.Read(ref _running) is { } run && run.Reason is null)
+        {
+            var reason = FenceReason(since);
+            run.Stop(reason); // first: the log may be on the file system that hangs
+            Log($"{_currentJob}: {reason}");
+        }
+    }
+
+    private const string FenceReasonStart = "killed: worker ";
+
+    private string FenceReason(TimeSpan since)
+    {
+        var lease = _settings.Current.WorkerLeaseSeconds;
+        return $"{FenceReasonStart}{Id} could not renew its registration for {since.TotalSeconds:0.0} s " +
+            $"(fence {Timing.Fence(lease).TotalSeconds:0.#} s = half the {lease:0.#} s lease), so it stopped its job before another worker could start it again";
+    }
+
+    private static bool IsFenceReason(string? error) => error?.StartsWith(FenceReasonStart, StringComparison.Ordinal) == true;
 
     /// <summary>
     /// Records the worker's state; workers/&lt;id&gt;.json follows within <see cref="RecordDelay"/>
@@ -386,6 +502,8 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
     {
         lock (_recordLock)
         {
+            var startedWall = DateTime.UtcNow;
+            var startedTicks = Environment.TickCount64;
             _registry.Write(new WorkerRecord
             {
                 Id = Id,
@@ -396,6 +514,11 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
                 CurrentJob = _currentJob,
                 HeartbeatAt = UtcTimestamp.Truncate(DateTime.UtcNow),
             });
+            // The renewal counts from when it started: the file's mtime, by which other workers
+            // judge this one, is no earlier than that.
+            _renewedAt = startedWall;
+            _renewedTicks = startedTicks;
+            _guard?.Renewed(Timing.Fence(_settings.Current.WorkerLeaseSeconds) - TimeSpan.FromMilliseconds(Environment.TickCount64 - startedTicks));
         }
     }
 

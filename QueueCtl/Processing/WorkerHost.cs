@@ -4,7 +4,7 @@ using QueueCtl.Storage;
 namespace QueueCtl.Processing;
 
 /// <summary>
-/// Runs workers in this process until SIGTERM or SIGINT: the first signal stops gracefully
+/// Runs workers in this process until SIGTERM, SIGINT or SIGHUP: the first signal stops gracefully
 /// (each worker finishes its current job), a second one stops at once (jobs stay claimed and
 /// are returned by recovery).
 /// </summary>
@@ -34,6 +34,9 @@ internal static class WorkerHost
         }
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        // A closed terminal or ssh session (SIGHUP) stops a foreground worker gracefully too; a
+        // detached worker has no terminal (setsid) and never gets one.
+        using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
 
         var workers = workerIds.Select(id => new Worker(home.ForWorker(id), id, log).RunAsync(graceful.Token, abort.Token)).ToArray();
         try

@@ -77,7 +77,8 @@ internal sealed class WorkerLog(string path) : TextWriter
         base.Dispose(disposing);
     }
 
-    private FileStream Stream => _stream ??= new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+    /// <summary>O_APPEND: the worker's guard writes to the same file (RunGuard), and no line may overwrite another.</summary>
+    private FileStream Stream => _stream ??= new FileStream(Native.OpenAppend(path), FileAccess.Write, bufferSize: 0);
 
     private void Reopen()
     {

@@ -31,6 +31,9 @@ internal static partial class Native
     private const int OReadOnly = 0;
     private const int ODirectory = 0x10000; // O_DIRECTORY on x86-64 and arm64 Linux
     private const int OCloExec = 0x80000;
+    private const int OWriteOnly = 1;
+    private const int OCreate = 0x40;
+    private const int OAppend = 0x400;
 
     private static bool _noReplaceUnsupported;
     private static bool _exchangeUnsupported;
@@ -52,6 +55,9 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int OpenMode(string path, int flags, int mode);
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int Fsync(int fd);
@@ -158,6 +164,21 @@ internal static partial class Native
         {
             return !Directory.Exists("/proc/self") || Directory.Exists($"/proc/{pid}");
         }
+    }
+
+    /// <summary>
+    /// Opens a file for appending with O_APPEND, which .NET's FileMode.Append does not set (it seeks
+    /// once): every write then lands at the end, also when other processes append to the same file
+    /// (a worker and its guard share the worker's log).
+    /// </summary>
+    public static Microsoft.Win32.SafeHandles.SafeFileHandle OpenAppend(string path)
+    {
+        var fd = OpenMode(path, OWriteOnly | OCreate | OAppend | OCloExec, 0x1b6); // 0666, less the umask
+        if (fd < 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), $"open '{path}'");
+        }
+        return new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
     }
 
     /// <summary>Flushes a directory's entries, so that a rename into it survives a power cut.</summary>
