@@ -56,13 +56,23 @@ internal static class LogsCommand
             throw Failure.Operation($"Job '{options.Id}' has no attempt {attempt}; it has {Describe(attempts)}.");
         }
         var path = CommandRunner.LogPath(home, options.Id, attempt);
+        var lost = stored?.Job?.History?.FirstOrDefault(a => a.Number == attempt)?.OutputLost;
         if (!File.Exists(path))
         {
-            console.Error.WriteLine($"Attempt {attempt} of job '{options.Id}' printed nothing.");
-            return 0;
+            console.Error.WriteLine(lost is null
+                ? $"Attempt {attempt} of job '{options.Id}' printed nothing."
+                : $"Attempt {attempt} of job '{options.Id}' lost its output: {lost}.");
+            return lost is null ? 0 : Failure.OperationFailed;
         }
-        using var file = Open(path);
-        Copy(file, console.Out);
+        using (var file = Open(path))
+        {
+            Copy(file, console.Out);
+        }
+        if (lost is not null)
+        {
+            console.Error.WriteLine($"queuectl: attempt {attempt} of job '{options.Id}' lost part of its output: {lost}.");
+            return Failure.OperationFailed;
+        }
         return 0;
     }
 

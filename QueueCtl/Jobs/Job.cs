@@ -50,6 +50,9 @@ internal sealed record Attempt
     [JsonPropertyName("outcome")] public string? Outcome { get; init; }
     [JsonPropertyName("error")] public string? Error { get; init; }
 
+    /// <summary>Set when some of this run's output could not be written to its log: how much, and why (a full disk).</summary>
+    [JsonPropertyName("output_lost")] public string? OutputLost { get; init; }
+
     /// <summary>
     /// Set when this run's worker finished it after recovery had taken the job back (the worker's
     /// lease ran out, e.g. while it was cut off from a shared file system): what that run really

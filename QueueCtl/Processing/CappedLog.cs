@@ -18,6 +18,20 @@ internal sealed class CappedLog(string path, long maxBytes) : IDisposable
     private long _dropped;
     private bool _disposed;
     private bool _broken;
+    private long _lost;
+    private string? _lostBecause;
+
+    /// <summary>How much output could not be written and why, or null when none was lost.</summary>
+    public string? Lost
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _lostBecause is null ? null : $"{_lost} bytes of output could not be written to the log: {_lostBecause}";
+            }
+        }
+    }
 
     public void Write(ReadOnlySpan<byte> data)
     {
@@ -29,9 +43,16 @@ internal sealed class CappedLog(string path, long maxBytes) : IDisposable
             }
             var room = (int)Math.Clamp(maxBytes - _written, 0, data.Length);
             _dropped += data.Length - room;
-            if (room > 0 && TryWrite(data[..room]))
+            if (room > 0)
             {
-                _written += room;
+                if (TryWrite(data[..room]))
+                {
+                    _written += room;
+                }
+                else
+                {
+                    _lost += room;
+                }
             }
         }
     }
@@ -92,6 +113,7 @@ internal sealed class CappedLog(string path, long maxBytes) : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _broken = true;
+            _lostBecause = e.Message;
             return false;
         }
     }

@@ -145,14 +145,14 @@ internal static partial class CommandRunner
                 if (stop?.Reason is { } reason)
                 {
                     log.Note(reason);
-                    return new AttemptResult(exitCode, reason, started, finished);
+                    return new AttemptResult(exitCode, reason, started, finished) { OutputLost = log.Lost };
                 }
                 var seconds = Config.Duration.Seconds(timeout!.Value.TotalSeconds);
                 log.Note($"timed out after {seconds} s: process group killed");
-                return new AttemptResult(exitCode, $"timed out after {seconds} s", started, finished);
+                return new AttemptResult(exitCode, $"timed out after {seconds} s", started, finished) { OutputLost = log.Lost };
             }
             var error = exitCode == 0 ? null : LastError(exitCode, tail.Text());
-            return new AttemptResult(exitCode, error, started, finished);
+            return new AttemptResult(exitCode, error, started, finished) { OutputLost = log.Lost };
         }
     }
 

@@ -77,15 +77,36 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
 
     public async Task RunAsync(CancellationToken graceful, CancellationToken abort)
     {
-        home.EnsureCreated();
-        Directory.CreateDirectory(home.Staging);
-        _guard = RunGuard.Start(Id);
-        if (_guard.Missing is { } missing)
+        try
         {
-            Log(missing);
+            home.EnsureCreated();
+            Directory.CreateDirectory(home.Staging);
+            _guard = RunGuard.Start(Id);
+            if (_guard.Missing is { } missing)
+            {
+                Log(missing);
+            }
+            WriteRecord();
+            Directory.CreateDirectory(home.ProcessingFolder(Id));
         }
-        WriteRecord();
-        Directory.CreateDirectory(home.ProcessingFolder(Id));
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A full or read-only disk at start: say so and leave nothing behind.
+            _guard?.Dispose();
+            Recovery.RemoveStaging(home, Id);
+            try
+            {
+                _registry.Remove(Id);
+                Directory.Delete(home.ProcessingFolder(Id));
+            }
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
+            {
+                // Never made, or as unwritable as the rest: recovery removes what is left.
+            }
+            var message = $"Worker {Id} could not start: {e.Message.TrimEnd('.')}.";
+            Log(message);
+            throw Failure.Operation(message);
+        }
         Log($"started (pid {Environment.ProcessId}, host {WorkerId.Host}, guard {_guard.Pid})");
 
         using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(abort);
@@ -504,22 +525,41 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         {
             var startedWall = DateTime.UtcNow;
             var startedTicks = Environment.TickCount64;
-            _registry.Write(new WorkerRecord
+            try
             {
-                Id = Id,
-                Pid = Environment.ProcessId,
-                Host = WorkerId.Host,
-                StartedAt = _startedAt,
-                State = _state,
-                CurrentJob = _currentJob,
-                HeartbeatAt = UtcTimestamp.Truncate(DateTime.UtcNow),
-            });
-            // The renewal counts from when it started: the file's mtime, by which other workers
-            // judge this one, is no earlier than that.
-            _renewedAt = startedWall;
-            _renewedTicks = startedTicks;
-            _guard?.Renewed(Timing.Fence(_settings.Current.WorkerLeaseSeconds) - TimeSpan.FromMilliseconds(Environment.TickCount64 - startedTicks));
+                _registry.Write(new WorkerRecord
+                {
+                    Id = Id,
+                    Pid = Environment.ProcessId,
+                    Host = WorkerId.Host,
+                    StartedAt = _startedAt,
+                    State = _state,
+                    CurrentJob = _currentJob,
+                    HeartbeatAt = UtcTimestamp.Truncate(DateTime.UtcNow),
+                });
+            }
+            catch (IOException) when (_registry.Touch(Id))
+            {
+                // A full disk (or no inodes left) cannot take a new copy of the record, but its
+                // mtime, by which liveness is judged, can still be renewed: the lease holds, and
+                // running jobs are not fenced for a disk that is only full. The failure is still
+                // reported (the caller logs it) since the record's contents are stale.
+                Renewed(startedWall, startedTicks);
+                throw;
+            }
+            Renewed(startedWall, startedTicks);
         }
+    }
+
+    /// <summary>
+    /// Notes a renewal (under the record lock). It counts from when it started: the file's mtime,
+    /// by which other workers judge this one, is no earlier than that.
+    /// </summary>
+    private void Renewed(DateTime startedWall, long startedTicks)
+    {
+        _renewedAt = startedWall;
+        _renewedTicks = startedTicks;
+        _guard?.Renewed(Timing.Fence(_settings.Current.WorkerLeaseSeconds) - TimeSpan.FromMilliseconds(Environment.TickCount64 - startedTicks));
     }
 
     /// <summary>Writes a line to the worker's log; a log that cannot be written (a read-only disk) never stops the worker.</summary>

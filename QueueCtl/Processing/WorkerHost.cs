@@ -49,5 +49,9 @@ internal static class WorkerHost
             Worker.WriteLog(log, "stopped at once; running jobs are left for recovery");
             return 143;
         }
+        catch (AggregateException e) when (e.InnerExceptions.FirstOrDefault(x => x is Failure) is Failure failure)
+        {
+            throw failure; // a worker could not start (a full disk): one sentence, exit 1
+        }
     }
 }

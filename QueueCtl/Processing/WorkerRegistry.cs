@@ -15,6 +15,9 @@ internal sealed class WorkerRegistry(QueueHome home)
 
     public void Remove(string workerId) => File.Delete(PathOf(workerId));
 
+    /// <summary>Sets the record's mtime to the file system's now (a renewal that needs no free space); false when it cannot.</summary>
+    public bool Touch(string workerId) => Native.TouchNow(PathOf(workerId));
+
     public WorkerRecord? Read(string workerId)
     {
         try

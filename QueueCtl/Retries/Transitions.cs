@@ -7,6 +7,9 @@ namespace QueueCtl.Retries;
 internal sealed record AttemptResult(int? ExitCode, string? Error, DateTime StartedAt, DateTime FinishedAt)
 {
     public bool Succeeded => ExitCode == 0 && Error is null;
+
+    /// <summary>Why and how much of the run's output could not be written to its log (a full disk), or null.</summary>
+    public string? OutputLost { get; init; }
 }
 
 /// <summary>Builds the job file of the next state. Every transition records its reason in the file.</summary>
@@ -49,6 +52,7 @@ internal static class Transitions
             ExitCode = result.ExitCode,
             Outcome = state,
             Error = result.Succeeded ? null : result.Error,
+            OutputLost = result.OutputLost,
         });
         return job with
         {

@@ -59,6 +59,9 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int OpenMode(string path, int flags, int mode);
 
+    [LibraryImport("libc", EntryPoint = "utimensat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int UtimensAt(int directoryFd, string path, IntPtr times, int flags);
+
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int Fsync(int fd);
 
@@ -180,6 +183,9 @@ internal static partial class Native
         }
         return new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
     }
+
+    /// <summary>utimensat(path, NULL): the file's times become the file system's now. False when it fails.</summary>
+    public static bool TouchNow(string path) => UtimensAt(AtFdCwd, path, IntPtr.Zero, 0) == 0;
 
     /// <summary>Flushes a directory's entries, so that a rename into it survives a power cut.</summary>
     public static void FsyncDirectory(string directory)
