@@ -30,7 +30,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard)
         {
             // Refused before anything is read: a DNS-rebinding page sends its own name here.
             response.StatusCode = StatusCodes.Status421MisdirectedRequest;
-            await Text(context, "queuectl dashboard answers only to Host 127.0.0.1, localhost or [::1] (or the --bind address).\n", "text/plain; charset=utf-8");
+            await Text(context, guard.HostRefusal, "text/plain; charset=utf-8");
             return;
         }
         if (!RequestGuard.AllowsOrigin(request))

@@ -19,6 +19,13 @@ internal sealed class RequestGuard(string token, string bind)
 
     private readonly byte[] _token = Encoding.UTF8.GetBytes(token);
 
+    /// <summary>The one-line body of a 421: which Host values this dashboard answers to.</summary>
+    public string HostRefusal { get; } = "queuectl dashboard answers only to Host 127.0.0.1, localhost or [::1]"
+        + (!IPAddress.TryParse(bind, out var b) || IPAddress.IsLoopback(b) ? ""
+            : b.Equals(IPAddress.Any) || b.Equals(IPAddress.IPv6Any) ? ", or an IP address (never another name)"
+            : $", or {(b.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{b}]" : b)}")
+        + "; open the address it printed.\n";
+
     /// <summary>
     /// Loopback names, with any port. When --bind names another address, that literal address too;
     /// when it is a wildcard (0.0.0.0, ::), any IP literal. Never a DNS name other than localhost:
