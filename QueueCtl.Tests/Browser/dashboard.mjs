@@ -1,4 +1,6 @@
-// A real browser on the dashboard: counts change live, retry moves a dead job, a screenshot.
+// A real browser on the dashboard: without the token it asks for the printed link and shows no job;
+// with it (#token= in the URL, kept in sessionStorage) counts change live, retry moves a dead job,
+// and a screenshot is saved.
 // Run by QueueCtl.Tests/Dashboard/DashboardBrowserTests with DASHBOARD_URL, DASHBOARD_TOKEN,
 // QUEUECTL_BIN, QUEUECTL_HOME, FLAG_FILE and SCREENSHOT in the environment.
 import { chromium } from "playwright-core";
@@ -18,8 +20,17 @@ const browser = await chromium.launch({
          "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 try {
+  const bare = await browser.newPage();
+  await bare.goto(`${url}/`);
+  await bare.locator("#message", { hasText: "#token=" }).waitFor({ timeout: 15000 })
+    .catch(() => { throw new Error("without the token the page should ask for the link with #token="); });
+  if (await bare.locator("tr.job").count() !== 0) throw new Error("without the token the page shows jobs");
+  console.log("without the token: the page asks for the link");
+  await bare.close();
+
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
   await page.goto(`${url}/#token=${token}`);
+  if (new URL(page.url()).hash !== "") throw new Error("the token should leave the address bar");
   const count = state => page.locator(`#count-${state}`);
   const expectText = async (locator, text, what) => {
     await locator.filter({ hasText: new RegExp(`^${text}$`) }).waitFor({ timeout: 15000 })
@@ -27,6 +38,8 @@ try {
   };
 
   await expectText(count("pending"), "2", "pending before any worker");
+  await page.reload();   // the token stays in this tab's sessionStorage
+  await expectText(count("pending"), "2", "pending after a reload without #token=");
   await expectText(count("completed"), "0", "completed before any worker");
   console.log("page shows 2 pending");
 

@@ -6,7 +6,8 @@ namespace QueueCtl.Tests.Dashboard;
 
 /// <summary>
 /// Headless Chromium (Debian's `chromium`) driven by playwright-core (npm), both installed by
-/// .ci/run: the page shows counts changing live, retries a dead job, and saves a screenshot.
+/// .ci/run: without the token the page asks for the printed link; with it, it shows counts
+/// changing live, retries a dead job, and saves a screenshot.
 /// </summary>
 public class DashboardBrowserTests
 {
@@ -58,7 +59,7 @@ public class DashboardBrowserTests
         TestContext.Out.WriteLine(stdout.Result);
 
         Assert.That(node.ExitCode, Is.EqualTo(0), stdout.Result + stderr.Result);
-        Assert.That(stdout.Result, Does.Contain("counts changed live").And.Contain("retry moved the dead job"));
+        Assert.That(stdout.Result, Does.Contain("without the token: the page asks for the link").And.Contain("counts changed live").And.Contain("retry moved the dead job"));
         Assert.That(new FileInfo(screenshot).Length, Is.GreaterThan(10_000), "a real screenshot");
         Assert.That(home.ReadJob("completed", "flaky").GetProperty("history").GetArrayLength(), Is.EqualTo(2));
         TestContext.AddTestAttachment(screenshot, "the dashboard");

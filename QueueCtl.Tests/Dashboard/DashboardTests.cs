@@ -92,20 +92,20 @@ public class DashboardTests
         using var dashboard = new DashboardProcess(home);
         var http = dashboard.Client;
 
-        var without = http.PostAsync("/api/jobs/gone/retry", null).Result;
+        var without = dashboard.Anonymous.PostAsync("/api/jobs/gone/retry", null).Result;
         var wrong = new HttpRequestMessage(HttpMethod.Post, "/api/jobs/gone/retry") { Headers = { { "X-Queuectl-Token", new string('0', 32) } } };
         Assert.That(without.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
-        Assert.That(http.SendAsync(wrong).Result.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That(dashboard.Anonymous.SendAsync(wrong).Result.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
         Assert.That(home.Ids("dead"), Is.EqualTo(new[] { "gone" }), "nothing changed without the token");
 
         var right = new HttpRequestMessage(HttpMethod.Post, "/api/jobs/gone/retry") { Headers = { { "X-Queuectl-Token", dashboard.Token } } };
-        var response = http.SendAsync(right).Result;
+        var response = dashboard.Anonymous.SendAsync(right).Result;
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(home.Ids("dead"), Is.Empty);
         Assert.That(home.ReadJob("pending", "gone").GetProperty("attempts").GetInt32(), Is.EqualTo(0));
         var again = new HttpRequestMessage(HttpMethod.Post, "/api/jobs/gone/retry") { Headers = { { "Authorization", "Bearer " + dashboard.Token } } };
-        Assert.That(http.SendAsync(again).Result.StatusCode, Is.EqualTo(HttpStatusCode.NotFound), "no longer dead");
+        Assert.That(dashboard.Anonymous.SendAsync(again).Result.StatusCode, Is.EqualTo(HttpStatusCode.NotFound), "no longer dead");
         Assert.That(http.PostAsync("/api/status", null).Result.StatusCode, Is.EqualTo(HttpStatusCode.MethodNotAllowed));
     }
 

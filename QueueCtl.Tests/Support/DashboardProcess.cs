@@ -3,7 +3,10 @@ using System.Text.RegularExpressions;
 
 namespace QueueCtl.Tests.Support;
 
-/// <summary>`queuectl dashboard --port 0` as a child process; knows its URL and token.</summary>
+/// <summary>
+/// `queuectl dashboard --port 0` as a child process; knows its URL and token. <see cref="Client"/>
+/// sends the token (as the page does); <see cref="Anonymous"/> sends none.
+/// </summary>
 public sealed partial class DashboardProcess : IDisposable
 {
     private readonly Process _process;
@@ -30,21 +33,25 @@ public sealed partial class DashboardProcess : IDisposable
         Url = UrlPattern().Match(printed).Value;
         Token = TokenPattern().Match(printed).Groups[1].Value;
         Client = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(30) };
+        Client.DefaultRequestHeaders.Add("X-Queuectl-Token", Token);
+        Anonymous = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(30) };
     }
 
     public string Url { get; }
     public string Token { get; }
     public HttpClient Client { get; }
+    public HttpClient Anonymous { get; }
 
     [GeneratedRegex(@"http://127\.0\.0\.1:\d+")]
     private static partial Regex UrlPattern();
 
-    [GeneratedRegex(@"Token for changes \(retry\): ([0-9a-f]{32})")]
+    [GeneratedRegex(@"Token \(needed by /api/ and the page; /metrics is open\): ([0-9a-f]{32})")]
     private static partial Regex TokenPattern();
 
     public void Dispose()
     {
         Client.Dispose();
+        Anonymous.Dispose();
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using QueueCtl.Cli;
@@ -10,17 +9,42 @@ using QueueCtl.Storage;
 namespace QueueCtl.Dashboard;
 
 /// <summary>
-/// The routes behind the page (README.md documents them). Every id is checked against the id
-/// alphabet before it touches a path, so no request reaches outside the home.
+/// The routes behind the page (README.md documents them). Before any route, the RequestGuard:
+/// a loopback Host, no foreign Origin, and the token for everything under /api/ (the page and
+/// /metrics carry no job data and stay open). Every id is checked against the id alphabet before
+/// it touches a path, so no request reaches outside the home.
 /// </summary>
-internal sealed class DashboardApi(QueueHome home, string token)
+internal sealed class DashboardApi(QueueHome home, RequestGuard guard)
 {
     private const int MaxPageSize = 500;
 
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
+        var response = context.Response;
+        response.Headers.XContentTypeOptions = "nosniff";
+        response.Headers.ContentSecurityPolicy = "frame-ancestors 'none'";
+        response.Headers.XFrameOptions = "DENY";
+        response.Headers["Referrer-Policy"] = "no-referrer";
+        if (!guard.AllowsHost(request.Host))
+        {
+            // Refused before anything is read: a DNS-rebinding page sends its own name here.
+            response.StatusCode = StatusCodes.Status421MisdirectedRequest;
+            await Text(context, guard.HostRefusal, "text/plain; charset=utf-8");
+            return;
+        }
+        if (!RequestGuard.AllowsOrigin(request))
+        {
+            await Error(context, StatusCodes.Status403Forbidden, "Requests from another web origin are refused.");
+            return;
+        }
         var segments = (request.Path.Value ?? "/").Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (segments is ["api", ..] && !guard.HasToken(request))
+        {
+            await Error(context, StatusCodes.Status401Unauthorized,
+                $"The API needs the token that `queuectl dashboard` printed at start, in the {RequestGuard.TokenHeader} header (open the printed link).");
+            return;
+        }
         var get = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method);
         var post = HttpMethods.IsPost(request.Method);
         try
@@ -242,7 +266,7 @@ internal sealed class DashboardApi(QueueHome home, string token)
 
     private async Task Retry(HttpContext context, string id)
     {
-        if (!await Authorized(context) || await InvalidId(context, id))
+        if (await InvalidId(context, id))
         {
             return;
         }
@@ -262,10 +286,6 @@ internal sealed class DashboardApi(QueueHome home, string token)
 
     private async Task RetryAll(HttpContext context)
     {
-        if (!await Authorized(context))
-        {
-            return;
-        }
         var ids = new JobStore(home).Files(JobState.Dead).Select(p => Path.GetFileNameWithoutExtension(p)).ToList();
         var retried = ids.Where(id => DeadLetterQueue.Revive(home, id)).ToList();
         await Json(context, w =>
@@ -276,23 +296,6 @@ internal sealed class DashboardApi(QueueHome home, string token)
             w.WriteEndArray();
             w.WriteEndObject();
         });
-    }
-
-    /// <summary>Changing actions need the token: header X-Queuectl-Token, or Authorization: Bearer.</summary>
-    private async Task<bool> Authorized(HttpContext context)
-    {
-        var headers = context.Request.Headers;
-        var given = headers["X-Queuectl-Token"].ToString();
-        if (given.Length == 0 && headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.Ordinal))
-        {
-            given = auth["Bearer ".Length..];
-        }
-        if (System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(token)))
-        {
-            return true;
-        }
-        await Error(context, 401, "This action needs the token that `queuectl dashboard` printed at start.");
-        return false;
     }
 
     private static async Task<bool> InvalidId(HttpContext context, string id)

@@ -12,7 +12,8 @@ namespace QueueCtl.Dashboard;
 /// <summary>
 /// `queuectl dashboard`: Kestrel (ASP.NET Core's slim builder, from the shared framework) with one
 /// request handler and hand-written routes, so it needs no reflection and runs under NativeAOT.
-/// Changing actions need the token printed at start; reading does not.
+/// Everything under /api/ (job files, commands, logs, workers, and retry) needs the token printed at
+/// start; the page shell and /metrics (counts only) do not. See RequestGuard.
 /// </summary>
 internal static class DashboardServer
 {
@@ -25,7 +26,7 @@ internal static class DashboardServer
         builder.WebHost.UseUrls($"http://{host}:{port}");
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
         var app = builder.Build();
-        var api = new DashboardApi(home, token);
+        var api = new DashboardApi(home, new RequestGuard(token, bind));
         app.Run(api.HandleAsync);
         try
         {
@@ -37,11 +38,11 @@ internal static class DashboardServer
         }
         var url = app.Urls.First();
         console.Out.WriteLine($"Dashboard on {url}/ (home {home.Root})");
-        console.Out.WriteLine($"Token for changes (retry): {token}");
-        console.Out.WriteLine($"Open {url}/#token={token} to be able to retry from the page. Ctrl-C stops.");
+        console.Out.WriteLine($"Token (needed by /api/ and the page; /metrics is open): {token}");
+        console.Out.WriteLine($"Open {url}/#token={token} in a browser. Ctrl-C stops.");
         if (!IsLoopback(bind))
         {
-            console.Error.WriteLine($"queuectl: warning: listening on {bind}, not loopback: anyone who can reach it can read the queue.");
+            console.Error.WriteLine($"queuectl: warning: listening on {bind}, not loopback: anyone who can reach it can read /metrics, and the token crosses the network unencrypted.");
         }
         console.Out.Flush();
         app.WaitForShutdown();
