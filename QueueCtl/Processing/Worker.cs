@@ -210,6 +210,8 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         Log($"running {job.Id} (attempt {attempt} of {job.MaxRetries + 1}): {job.Command}");
         var settings = _settings.Current;
         var timeoutSeconds = job.TimeoutSeconds ?? (settings.JobTimeoutSeconds > 0 ? settings.JobTimeoutSeconds : null);
+        // The parser and config refuse more than the maximum; a file written by hand into failed/ is not parsed.
+        timeoutSeconds = timeoutSeconds is { } t ? Math.Clamp(t, 0.001, JobLimits.MaxTimeoutSeconds) : null;
         var result = CommandRunner.Run(home, job, timeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : null, settings.LogMaxBytes, abort);
 
         var final = Transitions.Finished(job, result, Id, _settings.Current);
