@@ -30,8 +30,18 @@ internal static class ConfigCommand
                     throw Failure.Usage("Usage: queuectl config set KEY VALUE.");
                 }
                 var key = SettingKeys.Find(options.Key);
-                var settings = key.Apply(options.Value, ConfigStore.Load(home));
+                // A corrupt config.json must not lock the user out of the one tool that rewrites it:
+                // set starts from defaults, and the old file is kept aside (after the value is accepted).
+                var current = ConfigStore.LoadForRepair(home);
+                var settings = key.Apply(options.Value, current.Settings);
                 home.EnsureCreated();
+                if (current.CorruptReason is not null)
+                {
+                    var aside = ConfigStore.KeepCorrupt(home);
+                    console.Error.WriteLine(
+                        $"queuectl: warning: {home.ConfigFile} was not valid ({current.CorruptReason}); it was kept as {aside} and the other settings are back to their defaults.");
+                }
+                Warn(console, current.Problems.Where(p => !p.StartsWith(key.SnakeName + " ", StringComparison.Ordinal)).ToList());
                 ConfigStore.Save(home, settings);
                 console.Out.WriteLine($"{key.Name} = {key.Show(settings)}");
                 return 0;
@@ -43,7 +53,9 @@ internal static class ConfigCommand
                     throw Failure.Usage("Usage: queuectl config get KEY.");
                 }
                 var key = SettingKeys.Find(options.Key);
-                var value = key.Show(ConfigStore.Load(home));
+                var problems = new List<string>();
+                var value = key.Show(ConfigStore.Load(home, problems));
+                Warn(console, problems);
                 if (options.Json)
                 {
                     Output.Json(console.Out, w =>
@@ -65,7 +77,9 @@ internal static class ConfigCommand
                 {
                     throw Failure.Usage("Usage: queuectl config list.");
                 }
-                var settings = ConfigStore.Load(home);
+                var problems = new List<string>();
+                var settings = ConfigStore.Load(home, problems);
+                Warn(console, problems);
                 if (options.Json)
                 {
                     Output.Json(console.Out, w =>
@@ -86,6 +100,15 @@ internal static class ConfigCommand
             }
             default:
                 throw Failure.Usage($"Unknown config action '{options.Action}'; use set, get or list.");
+        }
+    }
+
+    /// <summary>Values of config.json that are not used as written (out of range): one line each on stderr.</summary>
+    private static void Warn(CliConsole console, List<string> problems)
+    {
+        foreach (var problem in problems)
+        {
+            console.Error.WriteLine($"queuectl: warning: {problem}");
         }
     }
 }

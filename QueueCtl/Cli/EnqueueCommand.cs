@@ -64,8 +64,10 @@ internal static class EnqueueCommand
         }
 
         var json = options.Command is not null ? CommandToJson(options) : options.JobJson!;
+        CheckArgumentsAreUtf8(options.Command ?? options.JobJson!);
         var settings = ConfigStore.Load(home);
         var job = JobParser.Parse(json, Defaults(settings));
+        CheckWrittenSize(job);
         home.EnsureCreated();
         new JobStore(home).Enqueue(job);
         if (options.Json)
@@ -87,19 +89,88 @@ internal static class EnqueueCommand
     private static JobDefaults Defaults(Settings settings) =>
         new(settings.MaxRetries, Environment.CurrentDirectory, DateTime.UtcNow);
 
+    /// <summary>Input bytes are decoded strictly: a byte that is not UTF-8 refuses the whole input, never a silent U+FFFD.</summary>
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private static string[] ReadLines(string? file, CliConsole console)
     {
+        string text;
         if (file is null)
         {
-            return console.In.ReadToEnd().Split('\n');
+            if (!ReferenceEquals(console.In, Console.In))
+            {
+                return console.In.ReadToEnd().Split('\n'); // a test's reader: already text
+            }
+            using var stdin = Console.OpenStandardInput();
+            using var buffer = new MemoryStream();
+            stdin.CopyTo(buffer);
+            text = DecodeInput(buffer.ToArray(), "standard input");
+        }
+        else
+        {
+            try
+            {
+                text = DecodeInput(System.IO.File.ReadAllBytes(file), $"'{file}'");
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                throw Failure.Usage($"The file '{file}' does not exist.");
+            }
+        }
+        return text.Split('\n');
+    }
+
+    private static string DecodeInput(byte[] bytes, string what)
+    {
+        try
+        {
+            var text = StrictUtf8.GetString(bytes);
+            return text.Length > 0 && text[0] == '\uFEFF' ? text[1..] : text;
+        }
+        catch (DecoderFallbackException e)
+        {
+            var line = 1 + bytes.AsSpan(0, Math.Max(0, Math.Min(e.Index, bytes.Length))).Count((byte)'\n');
+            throw Failure.Usage($"The input from {what} is not valid UTF-8 text (line {line}); nothing was enqueued.");
+        }
+    }
+
+    /// <summary>
+    /// .NET turns bytes of the command line that are not UTF-8 into U+FFFD before Main sees them:
+    /// when the job holds one, look at the raw arguments (/proc/self/cmdline) to tell a typed U+FFFD
+    /// from a byte that was replaced.
+    /// </summary>
+    private static void CheckArgumentsAreUtf8(string argument)
+    {
+        if (!argument.Contains('\uFFFD', StringComparison.Ordinal))
+        {
+            return;
+        }
+        byte[] raw;
+        try
+        {
+            raw = System.IO.File.ReadAllBytes("/proc/self/cmdline");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return; // no /proc: the decoded text is all there is
         }
         try
         {
-            return System.IO.File.ReadAllText(file).Split('\n');
+            StrictUtf8.GetString(raw);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (DecoderFallbackException)
         {
-            throw Failure.Usage($"The file '{file}' does not exist.");
+            throw Failure.Usage("The command line is not valid UTF-8 text; nothing was enqueued (give the job as UTF-8).");
+        }
+    }
+
+    /// <summary>The file as queuectl writes it (indented) must fit the size workers read from pending/.</summary>
+    private static void CheckWrittenSize(Job job)
+    {
+        var bytes = JobJson.Serialize(job).Length;
+        if (bytes > JobLimits.MaxFileBytes)
+        {
+            throw Failure.Usage($"The job's file would be {bytes} bytes; a job file is limited to {JobParser.SizeLimitText}.");
         }
     }
 
@@ -124,6 +195,7 @@ internal static class EnqueueCommand
             try
             {
                 var job = JobParser.Parse(line, Defaults(settings));
+                CheckWrittenSize(job);
                 store.Enqueue(job);
                 added.Add(job.Id);
             }
@@ -209,15 +281,15 @@ internal static class EnqueueCommand
             }
             if (options.Delay is not null)
             {
-                var delay = Duration.Parse(options.Delay, "--delay");
+                var delay = Duration.Parse(options.Delay, "--delay"); // at most 100 years: the sum stays a date
                 w.WriteString("not_before", UtcTimestamp.ToText(DateTime.UtcNow + delay));
             }
             if (options.Timeout is not null)
             {
                 var timeout = Duration.Parse(options.Timeout, "--timeout");
-                if (timeout <= TimeSpan.Zero)
+                if (timeout <= TimeSpan.Zero || timeout.TotalSeconds > JobLimits.MaxTimeoutSeconds)
                 {
-                    throw Failure.Usage("--timeout must be greater than 0.");
+                    throw Failure.Usage($"--timeout must be greater than 0 and at most {JobLimits.MaxTimeoutText}, not {options.Timeout}.");
                 }
                 w.WriteNumber("timeout_seconds", timeout.TotalSeconds);
             }

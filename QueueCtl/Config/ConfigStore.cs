@@ -1,13 +1,62 @@
+using System.Globalization;
 using System.Text.Json;
 using QueueCtl.Jobs;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Config;
 
-/// <summary>Reads and writes config.json. Workers re-read it when it changes, so no restart is needed.</summary>
+/// <summary>What `config set` starts from: the file's settings, or defaults when the file is corrupt.</summary>
+internal sealed record ConfigForRepair(Settings Settings, string? CorruptReason, List<string> Problems);
+
+/// <summary>
+/// Reads and writes config.json. Workers re-read it when it changes, so no restart is needed.
+/// A key the file leaves out takes its default (a file written by hand or by an older version);
+/// a value out of its key's range is replaced by the default (SettingKeys.Normalize).
+/// </summary>
 internal static class ConfigStore
 {
-    public static Settings Load(QueueHome home)
+    public static Settings Load(QueueHome home) => Load(home, []);
+
+    /// <summary>The settings in use; <paramref name="problems"/> gets a sentence per value that was out of range.</summary>
+    public static Settings Load(QueueHome home, List<string> problems)
+    {
+        var read = Read(home, problems);
+        if (read.CorruptReason is not null)
+        {
+            throw Failure.Operation(
+                $"The settings file '{home.ConfigFile}' is not valid ({read.CorruptReason}); run 'queuectl config set KEY VALUE' to write a fresh one (the old one is kept aside), or fix or delete the file.");
+        }
+        return read.Settings;
+    }
+
+    /// <summary>Like <see cref="Load(QueueHome, List{string})"/>, but a corrupt file reads as defaults with its reason.</summary>
+    public static ConfigForRepair LoadForRepair(QueueHome home) => Read(home, []);
+
+    /// <summary>Moves a corrupt config.json aside (never deletes it) and returns where it went.</summary>
+    public static string KeepCorrupt(QueueHome home)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+            var aside = $"{home.ConfigFile}.corrupt-{stamp}{(attempt == 0 ? "" : "-" + attempt)}";
+            switch (Native.Move(home.ConfigFile, aside, noReplace: true))
+            {
+                case MoveResult.Moved:
+                case MoveResult.SourceMissing: // RACE: another `config set` moved it first.
+                    return aside;
+                default:
+                    continue; // the name is taken (two repairs in one second): try the next one
+            }
+        }
+    }
+
+    public static void Save(QueueHome home, Settings settings)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(settings, JobJson.Files.Settings);
+        AtomicFile.Write(home, home.ConfigFile, [.. bytes, (byte)'\n'], noReplace: false);
+    }
+
+    private static ConfigForRepair Read(QueueHome home, List<string> problems)
     {
         byte[] bytes;
         try
@@ -16,21 +65,34 @@ internal static class ConfigStore
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            return new Settings();
+            return new ConfigForRepair(new Settings(), null, problems);
         }
+        Settings settings;
         try
         {
-            return JsonSerializer.Deserialize(bytes, JobJson.Default.Settings) ?? new Settings();
+            using var document = JsonDocument.Parse(bytes);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return new ConfigForRepair(new Settings(), "it does not hold a JSON object", problems);
+            }
+            settings = JsonSerializer.Deserialize(bytes, JobJson.Default.Settings) ?? new Settings();
+            // The source-generated reader sets every property, so a key the file leaves out would
+            // read as 0 (a lease of 0 s, a log cap of 0 bytes): give each missing key its default.
+            var defaults = new Settings();
+            foreach (var key in SettingKeys.All)
+            {
+                if (!document.RootElement.TryGetProperty(key.SnakeName, out _))
+                {
+                    settings = key.TakeDefault(settings, defaults);
+                }
+            }
         }
         catch (JsonException e)
         {
-            throw Failure.Operation($"The settings file '{home.ConfigFile}' is not valid: {e.Message}");
+            var message = e.Message;
+            var cut = message.IndexOf(". ", StringComparison.Ordinal);
+            return new ConfigForRepair(new Settings(), (cut < 0 ? message : message[..cut]).TrimEnd('.'), problems);
         }
-    }
-
-    public static void Save(QueueHome home, Settings settings)
-    {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(settings, JobJson.Files.Settings);
-        AtomicFile.Write(home, home.ConfigFile, [.. bytes, (byte)'\n'], noReplace: false);
+        return new ConfigForRepair(SettingKeys.Normalize(settings, problems), null, problems);
     }
 }

@@ -7,6 +7,14 @@ internal static class Duration
 {
     public const string Hint = "a duration such as 30s, 5m, 1h or 7d";
 
+    /// <summary>
+    /// The longest duration accepted anywhere: 100 years. Every caller adds durations to or
+    /// subtracts them from "now", and DateTime ends in the year 9999.
+    /// </summary>
+    public static readonly TimeSpan Max = TimeSpan.FromDays(36500);
+
+    public const string MaxText = "36500d";
+
     public static bool TryParse(string? text, out TimeSpan duration)
     {
         duration = default;
@@ -18,7 +26,7 @@ internal static class Duration
         var unit = char.IsLetter(text[^1]) ? text[^1] : 's';
         var number = char.IsLetter(text[^1]) ? text[..^1] : text;
         if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
-            || double.IsInfinity(value))
+            || !double.IsFinite(value))
         {
             return false;
         }
@@ -30,7 +38,7 @@ internal static class Duration
             'd' => value * 86400,
             _ => null,
         };
-        if (seconds is null || seconds > TimeSpan.MaxValue.TotalSeconds / 2)
+        if (seconds is null || seconds > Max.TotalSeconds)
         {
             return false;
         }
@@ -41,7 +49,7 @@ internal static class Duration
     public static TimeSpan Parse(string? text, string what) =>
         TryParse(text, out var duration)
             ? duration
-            : throw Failure.Usage($"Invalid {what} '{text}': expected {Hint}.");
+            : throw Failure.Usage($"Invalid {what} '{text}': expected {Hint}, at most {MaxText} (100 years).");
 
     /// <summary>Seconds as the shortest exact text: 30, 1.5.</summary>
     public static string Seconds(double seconds) => seconds.ToString("0.###", CultureInfo.InvariantCulture);

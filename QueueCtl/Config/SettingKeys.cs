@@ -1,13 +1,19 @@
 using System.Globalization;
+using QueueCtl.Jobs;
 
 namespace QueueCtl.Config;
 
-/// <summary>One key of `config set|get|list`: its names, what it accepts, how it reads and writes Settings.</summary>
+/// <summary>
+/// One key of `config set|get|list`: its names, what it accepts, how it reads and writes Settings,
+/// and the range a value read from config.json must be in (a hand-edited file can hold anything).
+/// </summary>
 internal sealed record SettingKey(
     string Name,
     string Description,
     Func<string, Settings, Settings> Apply,
-    Func<Settings, string> Show)
+    Func<Settings, string> Show,
+    Func<Settings, bool> InRange,
+    Func<Settings, Settings, Settings> TakeDefault)
 {
     public string SnakeName => Name.Replace('-', '_');
 }
@@ -17,24 +23,36 @@ internal static class SettingKeys
 {
     public static readonly IReadOnlyList<SettingKey> All =
     [
-        new("max-retries", "retries after the first attempt for new jobs (0-1000)",
-            (v, s) => s with { MaxRetries = (int)Number(v, "max-retries", 0, 1000, integer: true) },
-            s => s.MaxRetries.ToString(CultureInfo.InvariantCulture)),
+        new("max-retries", $"retries after the first attempt for new jobs (0-{JobLimits.MaxRetries})",
+            (v, s) => s with { MaxRetries = (int)Number(v, "max-retries", 0, JobLimits.MaxRetries, integer: true) },
+            s => s.MaxRetries.ToString(CultureInfo.InvariantCulture),
+            s => s.MaxRetries is >= 0 and <= JobLimits.MaxRetries,
+            (s, d) => s with { MaxRetries = d.MaxRetries }),
         new("backoff-base", "retry delay is base^n seconds after the n-th failure (1-100)",
             (v, s) => s with { BackoffBase = Number(v, "backoff-base", 1, 100, integer: false) },
-            s => Duration.Seconds(s.BackoffBase)),
-        new("backoff-max", "longest retry delay (a duration, at least 1s)",
-            (v, s) => s with { BackoffMaxSeconds = Seconds(v, "backoff-max", min: 1) },
-            s => Duration.Seconds(s.BackoffMaxSeconds) + "s"),
-        new("job-timeout", "default time limit of an attempt (a duration; 0 means none)",
-            (v, s) => s with { JobTimeoutSeconds = Seconds(v, "job-timeout", min: 0) },
-            s => Duration.Seconds(s.JobTimeoutSeconds) + "s"),
-        new("worker-lease", "a worker without a heartbeat for this long is dead (a duration, at least 1s)",
-            (v, s) => s with { WorkerLeaseSeconds = Seconds(v, "worker-lease", min: 1) },
-            s => Duration.Seconds(s.WorkerLeaseSeconds) + "s"),
+            s => Duration.Seconds(s.BackoffBase),
+            s => s.BackoffBase is >= 1 and <= 100,
+            (s, d) => s with { BackoffBase = d.BackoffBase }),
+        new("backoff-max", $"longest retry delay (a duration from 1s to {JobLimits.MaxBackoffText})",
+            (v, s) => s with { BackoffMaxSeconds = Seconds(v, "backoff-max", min: 1, JobLimits.MaxBackoffSeconds, JobLimits.MaxBackoffText) },
+            s => Duration.Seconds(s.BackoffMaxSeconds) + "s",
+            s => s.BackoffMaxSeconds is >= 1 and <= JobLimits.MaxBackoffSeconds,
+            (s, d) => s with { BackoffMaxSeconds = d.BackoffMaxSeconds }),
+        new("job-timeout", $"default time limit of an attempt (a duration up to {JobLimits.MaxTimeoutText}; 0 means none)",
+            (v, s) => s with { JobTimeoutSeconds = Seconds(v, "job-timeout", min: 0, JobLimits.MaxTimeoutSeconds, JobLimits.MaxTimeoutText) },
+            s => Duration.Seconds(s.JobTimeoutSeconds) + "s",
+            s => s.JobTimeoutSeconds is >= 0 and <= JobLimits.MaxTimeoutSeconds,
+            (s, d) => s with { JobTimeoutSeconds = d.JobTimeoutSeconds }),
+        new("worker-lease", $"a worker without a heartbeat for this long is dead (a duration from 1s to {Duration.MaxText})",
+            (v, s) => s with { WorkerLeaseSeconds = Seconds(v, "worker-lease", min: 1, Duration.Max.TotalSeconds, Duration.MaxText) },
+            s => Duration.Seconds(s.WorkerLeaseSeconds) + "s",
+            s => s.WorkerLeaseSeconds >= 1 && s.WorkerLeaseSeconds <= Duration.Max.TotalSeconds,
+            (s, d) => s with { WorkerLeaseSeconds = d.WorkerLeaseSeconds }),
         new("log-max-size", "cap of one attempt's log file (bytes, or 512K, 10M, 1G; at least 1K)",
             (v, s) => s with { LogMaxBytes = Size(v, "log-max-size") },
-            s => ByteSize.Format(s.LogMaxBytes)),
+            s => ByteSize.Format(s.LogMaxBytes),
+            s => s.LogMaxBytes >= 1024,
+            (s, d) => s with { LogMaxBytes = d.LogMaxBytes }),
     ];
 
     public static string Names => string.Join(", ", All.Select(k => k.Name));
@@ -44,10 +62,29 @@ internal static class SettingKeys
         All.FirstOrDefault(k => k.Name == name || k.SnakeName == name)
         ?? throw Failure.Usage($"Unknown setting '{name}'; the settings are {Names}.");
 
+    /// <summary>
+    /// The settings actually used: a value out of its key's range (hand-edited config.json) is
+    /// replaced by the default, with one sentence per replaced value in <paramref name="problems"/>.
+    /// </summary>
+    public static Settings Normalize(Settings settings, List<string> problems)
+    {
+        var defaults = new Settings();
+        foreach (var key in All)
+        {
+            if (!key.InRange(settings))
+            {
+                var fixedUp = key.TakeDefault(settings, defaults);
+                problems.Add($"{key.SnakeName} {key.Show(settings)} in config.json is out of range; using the default {key.Show(fixedUp)} (queuectl config set {key.Name} VALUE fixes the file).");
+                settings = fixedUp;
+            }
+        }
+        return settings;
+    }
+
     private static double Number(string text, string key, double min, double max, bool integer)
     {
         if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
-            || value < min || value > max || (integer && value != Math.Floor(value)))
+            || !double.IsFinite(value) || value < min || value > max || (integer && value != Math.Floor(value)))
         {
             var kind = integer ? "an integer" : "a number";
             throw Failure.Usage($"Invalid value '{text}' for {key}: expected {kind} from {min} to {max}.");
@@ -60,11 +97,11 @@ internal static class SettingKeys
             ? bytes
             : throw Failure.Usage($"Invalid value '{text}' for {key}: expected a size such as 1048576, 512K, 10M or 1G, at least 1K.");
 
-    private static double Seconds(string text, string key, double min)
+    private static double Seconds(string text, string key, double min, double max, string maxText)
     {
-        if (!Duration.TryParse(text, out var duration) || duration.TotalSeconds < min)
+        if (!Duration.TryParse(text, out var duration) || duration.TotalSeconds < min || duration.TotalSeconds > max)
         {
-            throw Failure.Usage($"Invalid value '{text}' for {key}: expected {Duration.Hint}, at least {min}s.");
+            throw Failure.Usage($"Invalid value '{text}' for {key}: expected {Duration.Hint}, from {min}s to {maxText}.");
         }
         return duration.TotalSeconds;
     }

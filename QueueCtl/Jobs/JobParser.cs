@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 
 namespace QueueCtl.Jobs;
@@ -11,7 +12,7 @@ internal sealed record JobDefaults(int MaxRetries, string? Cwd, DateTime Now);
 /// </summary>
 internal static class JobParser
 {
-    private enum Kind { String, Integer, Number, Timestamp, StringMap, Array, Any }
+    private enum Kind { String, Integer, Number, Timestamp, StringMap, Array, Object }
 
     private static readonly Dictionary<string, Kind> Keys = new(StringComparer.Ordinal)
     {
@@ -34,14 +35,53 @@ internal static class JobParser
         ["exit_code"] = Kind.Integer,
         ["last_error"] = Kind.String,
         ["history"] = Kind.Array,
-        ["meta"] = Kind.Any,
+        ["meta"] = Kind.Object,
     };
 
     public static string AllowedKeys => string.Join(", ", Keys.Keys);
 
+    /// <summary>Decodes strictly: a byte that is not UTF-8 is an error, never a silent U+FFFD.</summary>
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>The size limit as one phrase for messages: 1M (1048576 bytes).</summary>
+    public static string SizeLimitText => $"{Config.ByteSize.Format(JobLimits.MaxFileBytes)} ({JobLimits.MaxFileBytes} bytes)";
+
+    /// <summary>
+    /// Parses a job file's bytes (a dropped file): they must be UTF-8, and at most
+    /// <see cref="JobLimits.MaxFileBytes"/> (callers check the size before they read).
+    /// </summary>
+    public static Job Parse(byte[] utf8, JobDefaults defaults, string? fallbackId = null) =>
+        Parse(Decode(utf8), defaults, fallbackId);
+
+    /// <summary>The text of a job's bytes, or a refusal naming the first byte that is not UTF-8.</summary>
+    public static string Decode(byte[] utf8)
+    {
+        CheckSize(utf8.Length);
+        try
+        {
+            var text = StrictUtf8.GetString(utf8);
+            return text.StartsWith('\uFEFF') ? text[1..] : text; // a byte order mark is not part of the JSON
+        }
+        catch (DecoderFallbackException e)
+        {
+            var at = e.Index >= 0 ? $" at byte {e.Index}" : "";
+            throw Failure.Usage($"The job is not valid UTF-8 text (an invalid byte{at}); write it as UTF-8.");
+        }
+    }
+
+    /// <summary>Refuses a job bigger than <see cref="JobLimits.MaxFileBytes"/>.</summary>
+    public static void CheckSize(long bytes)
+    {
+        if (bytes > JobLimits.MaxFileBytes)
+        {
+            throw Failure.Usage($"The job is {bytes} bytes; a job file is limited to {SizeLimitText}.");
+        }
+    }
+
     /// <summary>Parses one job; <paramref name="fallbackId"/> is used when the JSON has no id (a dropped file's name).</summary>
     public static Job Parse(string json, JobDefaults defaults, string? fallbackId = null)
     {
+        CheckSize(Encoding.UTF8.GetByteCount(json));
         JsonDocument document;
         try
         {
@@ -88,6 +128,15 @@ internal static class JobParser
         {
             throw Failure.Usage("A job needs a non-empty 'command'.");
         }
+        var env = fields.TryGetValue("env", out var envElement) && envElement.ValueKind == JsonValueKind.Object
+            ? envElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!, StringComparer.Ordinal)
+            : null;
+        CheckExecutable(command, env);
+        var cwd = Text(fields, "cwd");
+        if (cwd is not null && cwd.Contains('\0', StringComparison.Ordinal))
+        {
+            throw Failure.Usage("'cwd' contains a NUL character, which a path cannot hold.");
+        }
 
         var id = Text(fields, "id") ?? fallbackId ?? JobId.New(defaults.Now);
         if (!JobId.IsValid(id))
@@ -103,15 +152,20 @@ internal static class JobParser
 
         var attempts = Integer(fields, "attempts") ?? 0;
         var maxRetries = Integer(fields, "max_retries") ?? defaults.MaxRetries;
-        if (attempts < 0 || maxRetries < 0)
+        if (maxRetries is < 0 or > JobLimits.MaxRetries)
         {
-            throw Failure.Usage("'attempts' and 'max_retries' cannot be negative.");
+            throw Failure.Usage($"'max_retries' must be from 0 to {JobLimits.MaxRetries}, not {maxRetries}.");
+        }
+        if (attempts < 0 || attempts > maxRetries + 1)
+        {
+            throw Failure.Usage($"'attempts' must be from 0 to max_retries + 1 ({maxRetries + 1}), not {attempts}.");
         }
 
         var timeout = Number(fields, "timeout_seconds");
-        if (timeout is <= 0)
+        if (timeout is <= 0 or > JobLimits.MaxTimeoutSeconds)
         {
-            throw Failure.Usage("'timeout_seconds' must be greater than 0.");
+            throw Failure.Usage(
+                $"'timeout_seconds' must be greater than 0 and at most {JobLimits.MaxTimeoutSeconds} ({JobLimits.MaxTimeoutText}), not {Config.Duration.Seconds(timeout.Value)}.");
         }
 
         var notBefore = Timestamp(fields, "not_before");
@@ -134,10 +188,8 @@ internal static class JobParser
             Priority = Integer(fields, "priority"),
             NotBefore = notBefore ?? runAt,
             TimeoutSeconds = timeout,
-            Cwd = Text(fields, "cwd") ?? defaults.Cwd,
-            Env = fields.TryGetValue("env", out var env) && env.ValueKind == JsonValueKind.Object
-                ? env.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!, StringComparer.Ordinal)
-                : null,
+            Cwd = cwd ?? defaults.Cwd,
+            Env = env,
             WorkerId = null,
             StartedAt = Timestamp(fields, "started_at"),
             FinishedAt = Timestamp(fields, "finished_at"),
@@ -152,6 +204,51 @@ internal static class JobParser
         };
     }
 
+    /// <summary>
+    /// What execve would refuse or silently cut: a NUL ends a C string, an env key with '=' or
+    /// none at all is not a variable, and the kernel limits one argument (the command given to
+    /// sh -c) to MAX_ARG_STRLEN and all of them together to ARG_MAX.
+    /// </summary>
+    private static void CheckExecutable(string command, Dictionary<string, string>? env)
+    {
+        if (command.Contains('\0', StringComparison.Ordinal))
+        {
+            throw Failure.Usage("'command' contains a NUL character, which a command line cannot carry.");
+        }
+        var commandBytes = Encoding.UTF8.GetByteCount(command);
+        if (commandBytes > JobLimits.MaxCommandBytes)
+        {
+            throw Failure.Usage(
+                $"'command' is {commandBytes} bytes; Linux runs at most {JobLimits.MaxCommandBytes} bytes as one argument (MAX_ARG_STRLEN): put a long script in a file and run that.");
+        }
+        long total = commandBytes + 1;
+        foreach (var (key, value) in env ?? [])
+        {
+            if (key.Length == 0)
+            {
+                throw Failure.Usage("'env' has an empty variable name.");
+            }
+            if (key.Contains('=', StringComparison.Ordinal))
+            {
+                throw Failure.Usage($"'env' variable name '{Shorten(key)}' contains '=', which ends a name.");
+            }
+            if (key.Contains('\0', StringComparison.Ordinal))
+            {
+                throw Failure.Usage("An 'env' variable name contains a NUL character, which the environment cannot carry.");
+            }
+            if (value.Contains('\0', StringComparison.Ordinal))
+            {
+                throw Failure.Usage($"'env' variable '{Shorten(key)}' contains a NUL character, which the environment cannot carry.");
+            }
+            total += Encoding.UTF8.GetByteCount(key) + 1 + Encoding.UTF8.GetByteCount(value) + 1;
+        }
+        if (total > JobLimits.MaxExecBytes)
+        {
+            throw Failure.Usage(
+                $"'command' and 'env' together are {total} bytes; a job may pass at most {Config.ByteSize.Format(JobLimits.MaxExecBytes)} ({JobLimits.MaxExecBytes} bytes) to the command, leaving room under Linux's ARG_MAX for the worker's own environment.");
+        }
+    }
+
     private static void CheckKind(string name, JsonElement value, Kind kind)
     {
         var ok = kind switch
@@ -163,7 +260,7 @@ internal static class JobParser
             Kind.StringMap => value.ValueKind == JsonValueKind.Object
                 && value.EnumerateObject().All(p => p.Value.ValueKind == JsonValueKind.String),
             Kind.Array => value.ValueKind == JsonValueKind.Array,
-            _ => true,
+            _ => value.ValueKind == JsonValueKind.Object,
         };
         if (!ok)
         {
@@ -174,7 +271,8 @@ internal static class JobParser
                 Kind.Number => "a number",
                 Kind.Timestamp => "an ISO-8601 date-time string such as 2025-11-04T10:30:00Z",
                 Kind.StringMap => "an object whose values are strings",
-                _ => "an array",
+                Kind.Array => "an array",
+                _ => "an object",
             };
             throw Failure.Usage($"'{name}' must be {expected}, not {Describe(value)}.");
         }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text;
 using System.Text.Json;
 using QueueCtl.Jobs;
 using QueueCtl.Storage;
@@ -249,7 +248,7 @@ internal sealed class JobIndex : IDisposable
         {
             return;
         }
-        byte[] bytes;
+        byte[]? bytes;
         DateTime modified;
         if (!File.Exists(path))
         {
@@ -257,7 +256,12 @@ internal sealed class JobIndex : IDisposable
         }
         try
         {
-            bytes = File.ReadAllBytes(path);
+            bytes = state == JobState.Pending ? PendingFile.Read(path) : File.ReadAllBytes(path);
+            modified = File.GetLastWriteTimeUtc(path);
+        }
+        catch (Failure)
+        {
+            bytes = null; // over the size limit, left unread: rejected once it has settled
             modified = File.GetLastWriteTimeUtc(path);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
@@ -270,7 +274,7 @@ internal sealed class JobIndex : IDisposable
             return;
         }
 
-        var candidate = Parse(path, state, bytes, modified);
+        var candidate = bytes is null ? null : Parse(path, state, bytes, modified);
         if (candidate is null)
         {
             var settledAt = modified + SettleTime;
@@ -304,7 +308,7 @@ internal sealed class JobIndex : IDisposable
             if (state == JobState.Pending)
             {
                 var fileId = Path.GetFileNameWithoutExtension(path);
-                job = JobParser.Parse(Encoding.UTF8.GetString(bytes), new JobDefaults(0, null, modified), fileId);
+                job = JobParser.Parse(bytes, new JobDefaults(0, null, modified), fileId);
             }
             else
             {

@@ -189,7 +189,7 @@ internal static class Recovery
     {
         try
         {
-            JobParser.Parse(System.Text.Encoding.UTF8.GetString(bytes), new JobDefaults(0, null, DateTime.UtcNow), Path.GetFileNameWithoutExtension(path));
+            JobParser.Parse(bytes, new JobDefaults(0, null, DateTime.UtcNow), Path.GetFileNameWithoutExtension(path));
             return true;
         }
         catch (Failure)

@@ -255,6 +255,8 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         Log($"running {job.Id} (attempt {attempt} of {job.MaxRetries + 1}): {job.Command}");
         var settings = _settings.Current;
         var timeoutSeconds = job.TimeoutSeconds ?? (settings.JobTimeoutSeconds > 0 ? settings.JobTimeoutSeconds : null);
+        // The parser and config refuse more than the maximum; a file written by hand into failed/ is not parsed.
+        timeoutSeconds = timeoutSeconds is { } t ? Math.Clamp(t, 0.001, JobLimits.MaxTimeoutSeconds) : null;
         AttemptResult result;
         using (var stopper = new RunStopper())
         {

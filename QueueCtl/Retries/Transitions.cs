@@ -26,7 +26,7 @@ internal static class Transitions
     /// <summary>After an attempt ends: completed, failed (with not_before) or dead.</summary>
     public static Job Finished(Job job, AttemptResult result, string? workerId, Settings settings)
     {
-        var attempts = job.Attempts + 1;
+        var attempts = job.Attempts == int.MaxValue ? int.MaxValue : job.Attempts + 1; // never wraps to negative
         var history = new List<Attempt>(job.History ?? []);
         var started = UtcTimestamp.Truncate(result.StartedAt);
         var finished = UtcTimestamp.Truncate(result.FinishedAt);

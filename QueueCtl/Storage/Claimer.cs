@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using QueueCtl.Config;
 using QueueCtl.Jobs;
@@ -109,7 +108,7 @@ internal sealed class Claimer(QueueHome home, string workerId)
     /// <summary>Reads a claimed file: a dropped file is validated and given defaults; a retry is read as written.</summary>
     private Job Parse(string path, string sourceState, Settings settings)
     {
-        byte[] bytes = File.ReadAllBytes(path);
+        var bytes = sourceState == JobState.Pending ? PendingFile.Read(path) : File.ReadAllBytes(path);
         if (sourceState != JobState.Pending)
         {
             try
@@ -125,7 +124,7 @@ internal sealed class Claimer(QueueHome home, string workerId)
         // No cwd is written for a dropped file: it runs in the home of whichever worker runs it,
         // which on a shared file system may be mounted at a different path on each host.
         var defaults = new JobDefaults(settings.MaxRetries, null, File.GetLastWriteTimeUtc(path));
-        return JobParser.Parse(Encoding.UTF8.GetString(bytes), defaults, fileId);
+        return JobParser.Parse(bytes, defaults, fileId);
     }
 
     private string? FindDuplicate(string id, string claimedPath)
