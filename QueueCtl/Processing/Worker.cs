@@ -408,7 +408,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         {
             try
             {
-                log.WriteLine($"{UtcTimestamp.ToText(DateTime.UtcNow)} {message}");
+                log.WriteLine($"{UtcTimestamp.ToText(DateTime.UtcNow)} {LogText.Escape(message)}");
                 log.Flush();
             }
             catch (IOException)
