@@ -257,8 +257,15 @@ internal sealed class JobIndex : IDisposable
         }
         try
         {
-            bytes = File.ReadAllBytes(path);
             modified = File.GetLastWriteTimeUtc(path);
+            bytes = RegularFile.ReadAllBytes(path);
+        }
+        catch (NotRegularFileException)
+        {
+            // A FIFO or a device is never a job, and nothing will finish writing it: it is settled
+            // at once, and its claim moves it to rejected/ with the reason.
+            bytes = [];
+            modified = DateTime.MinValue;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using QueueCtl.Tests.Support;
+
+namespace QueueCtl.Tests.Hostile;
+
+/// <summary>Hostile and unlucky input (issue 15): a clear sentence or correct handling, nothing lost, no stack trace.</summary>
+public class StorageHostileTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    /// <summary>Drops a file the safe way: written under a hidden name, then renamed into pending/.</summary>
+    private static void Drop(TempHome home, string name, string content)
+    {
+        var staged = home.PathOf("pending", "." + name + ".part");
+        File.WriteAllText(staged, content);
+        File.Move(staged, home.PathOf("pending", name));
+    }
+
+    private static CliResult RunWithin(TempHome home, TimeSpan within, params string[] args) =>
+        QueueCtlProcess.Run([.. args, "--home", home.Root], workingDirectory: home.Parent, timeout: within);
+
+    [TestCase("dup.json")]
+    [TestCase("other-name.json")]
+    public void DroppedFile_WithTheIdOfARunningJob_IsRejected_AndTheRunningJobFinishes(string name)
+    {
+        using var home = new TempHome();
+        var marks = Path.Combine(home.Parent, "marks.txt");
+        using var worker = new ForegroundWorker(home, count: 2);
+        home.Ok("enqueue", "--id", "dup", "--command", $"echo start >> {marks}; sleep 3; echo end >> {marks}");
+        Eventually.True(() => File.Exists(marks), Deadline, "the job to start");
+        var running = Directory.GetFiles(home.PathOf("processing"), "dup.json", SearchOption.AllDirectories);
+        Assert.That(running, Has.Length.EqualTo(1), "the job runs in one worker's folder");
+
+        Drop(home, name, $$"""{"id":"dup","command":"echo start >> {{marks}}; echo end >> {{marks}}"}""");
+        Eventually.True(() => File.Exists(home.PathOf("rejected", name + ".reason")), Deadline, "the duplicate in rejected/");
+        home.WaitForState("dup", "completed", Deadline);
+
+        var reason = File.ReadAllText(home.PathOf("rejected", name + ".reason"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(File.ReadAllText(marks), Is.EqualTo("start\nend\n"), "the command ran once");
+            Assert.That(reason, Does.Contain("'dup'").And.Contain($"processing/{Path.GetFileName(Path.GetDirectoryName(running[0]))}/"));
+            Assert.That(File.Exists(home.PathOf("rejected", name)), Is.True);
+            Assert.That(home.Ids("pending"), Is.Empty);
+            Assert.That(Directory.GetFiles(home.PathOf("processing"), "*.json", SearchOption.AllDirectories), Is.Empty);
+            Assert.That(home.ReadJob("completed", "dup").GetProperty("attempts").GetInt32(), Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public void Fifo_InPending_HangsNothing_AndEndsInRejected()
+    {
+        using var home = new TempHome();
+        using (var mkfifo = Process.Start("mkfifo", [home.PathOf("pending", "pipe.json")]))
+        {
+            mkfifo.WaitForExit();
+            Assert.That(mkfifo.ExitCode, Is.EqualTo(0));
+        }
+        home.Ok("enqueue", "--id", "normal", "--command", "true");
+
+        var list = RunWithin(home, TimeSpan.FromSeconds(15), "list");
+        Assert.That(list.ExitCode, Is.EqualTo(0), list.ToString());
+        Assert.That(list.Stdout, Does.Contain("pipe").And.Contain("not a regular file"));
+
+        home.StartWorkers(1);
+        home.WaitForState("normal", "completed", Deadline);
+        Eventually.True(() => File.Exists(home.PathOf("rejected", "pipe.json.reason")), Deadline, "the FIFO in rejected/");
+        Assert.That(File.ReadAllText(home.PathOf("rejected", "pipe.json.reason")), Does.Contain("FIFO").And.Contain("not a regular file"));
+
+        var stop = RunWithin(home, TimeSpan.FromSeconds(30), "worker", "stop", "--timeout", "20s");
+        Assert.That(stop.ExitCode, Is.EqualTo(0), stop.ToString());
+        Assert.That(RunWithin(home, TimeSpan.FromSeconds(15), "list").ExitCode, Is.EqualTo(0));
+    }
+
+    [Test]
+    public void UntrustedText_CannotForgeLinesInTheWorkerLog()
+    {
+        using var home = new TempHome();
+        const string Forged = "2030-01-01T00:00:00Z w-forged";
+        using var worker = new ForegroundWorker(home);
+        // A key with an escaped newline: the rejection reason quotes it.
+        Drop(home, "forged.json", $$"""{"command":"true","x\n{{Forged}} job1 completed":1}""");
+        // A command with a real newline: "running …: <command>" quotes it.
+        home.Ok("enqueue", "--id", "multi", "--command", $"true\n{Forged} job2 completed 2>/dev/null || true");
+
+        home.WaitForState("multi", "completed", Deadline);
+        Eventually.True(() => File.Exists(home.PathOf("rejected", "forged.json")), Deadline, "the forged file in rejected/");
+        Eventually.True(() => worker.Output.Contains("multi completed") && worker.Output.Contains("rejected forged.json"), Deadline, "both log lines");
+
+        var lines = worker.Output.Split('\n');
+        Assert.Multiple(() =>
+        {
+            Assert.That(lines.Where(l => l.StartsWith(Forged, StringComparison.Ordinal)), Is.Empty);
+            Assert.That(lines.Where(l => l.Contains($"\\n{Forged} job1", StringComparison.Ordinal)).ToList(), Has.Count.EqualTo(1));
+            Assert.That(lines.Where(l => l.Contains($"true\\n{Forged} job2", StringComparison.Ordinal)).ToList(), Has.Count.EqualTo(1));
+        });
+    }
+}
