@@ -95,4 +95,75 @@ public class StorageHostileTests
             Assert.That(lines.Where(l => l.Contains($"true\\n{Forged} job2", StringComparison.Ordinal)).ToList(), Has.Count.EqualTo(1));
         });
     }
+
+    private static CliResult RunShared(TempHome home, params string[] args) =>
+        QueueCtlProcess.Run([.. args, "--home", home.Root], workingDirectory: home.Parent,
+            environment: new Dictionary<string, string?> { ["QUEUECTL_SHARED_HOME"] = "1" });
+
+    private static void AssertRefused(CliResult result, params string[] phrases)
+    {
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+        Assert.That(result.Stderr.Trim().Split('\n'), Has.Length.EqualTo(1), "one sentence: " + result.Stderr);
+        foreach (var phrase in phrases)
+        {
+            Assert.That(result.Stderr, Does.Contain(phrase));
+        }
+    }
+
+    [Test]
+    public void WorldWritableHome_IsRefused_AndNothingChanges()
+    {
+        using var home = new TempHome();
+        home.Ok("enqueue", "--id", "planted", "--command", "true");
+        File.SetUnixFileMode(home.Root, (UnixFileMode)0x1FF);
+        var before = home.Tree();
+
+        Assert.Multiple(() =>
+        {
+            AssertRefused(home.Run("worker", "start"), "mode 0777", $"chmod 700 {home.Root}");
+            AssertRefused(home.Run("worker", "start", "--foreground"), "mode 0777");
+            AssertRefused(home.Run("status"), "writable by every user");
+            AssertRefused(home.Run("list"), "mode 0777");
+            AssertRefused(home.Run("enqueue", "--command", "true"), "mode 0777");
+            AssertRefused(RunShared(home, "status"), "mode 0777");
+        });
+        Assert.That(home.Tree(), Is.EqualTo(before));
+        Assert.That(Processes.WithCommandLineContaining(home.Root), Is.Empty, "no worker started");
+        Assert.That(home.Ids("pending"), Is.EqualTo(new[] { "planted" }));
+    }
+
+    [Test]
+    public void HomeOfAnotherUser_IsRefused_UnlessSharedOnPurpose()
+    {
+        using var home = new TempHome();
+        using (var chown = Process.Start("chown", ["65534", home.Root]))
+        {
+            chown.WaitForExit();
+            Assert.That(chown.ExitCode, Is.EqualTo(0), "the test runs as root");
+        }
+        var before = home.Tree();
+
+        Assert.Multiple(() =>
+        {
+            AssertRefused(home.Run("worker", "start"), "uid 65534", "chmod 700");
+            AssertRefused(home.Run("list"), "belongs to");
+            AssertRefused(home.Run("dlq", "retry", "--all"), "uid 65534");
+        });
+        Assert.That(home.Tree(), Is.EqualTo(before));
+        Assert.That(Processes.WithCommandLineContaining(home.Root), Is.Empty, "no worker started");
+
+        var shared = RunShared(home, "status");
+        Assert.That(shared.ExitCode, Is.EqualTo(0), shared.ToString());
+    }
+
+    [Test]
+    public void GroupWritableHome_IsRefused_UnlessSharedOnPurpose()
+    {
+        using var home = new TempHome();
+        File.SetUnixFileMode(home.Root, (UnixFileMode)0x1F8); // 0770
+
+        AssertRefused(home.Run("status"), "mode 0770", "writable by its group", "QUEUECTL_SHARED_HOME=1");
+        var shared = RunShared(home, "status");
+        Assert.That(shared.ExitCode, Is.EqualTo(0), shared.ToString());
+    }
 }
