@@ -166,4 +166,34 @@ public class StorageHostileTests
         var shared = RunShared(home, "status");
         Assert.That(shared.ExitCode, Is.EqualTo(0), shared.ToString());
     }
+
+    [Test]
+    public void DlqRetryAll_FromTwoShellsAtOnce_RetriesEveryJobOnce_AndBothSucceed()
+    {
+        using var home = new TempHome();
+        const int Jobs = 200;
+        home.RunWithInput(string.Concat(Enumerable.Range(0, Jobs).Select(i => $$"""{"id":"d{{i:D3}}","command":"false"}""" + "\n")), "enqueue", "-");
+        foreach (var path in Directory.GetFiles(home.PathOf("pending")))
+        {
+            File.WriteAllText(home.PathOf("dead", Path.GetFileName(path)), File.ReadAllText(path).Replace("\"pending\"", "\"dead\""));
+            File.Delete(path);
+        }
+        Assert.That(home.Ids("dead"), Has.Count.EqualTo(Jobs));
+
+        var both = new[] { 0, 1 }.Select(_ => Task.Run(() => home.Run("dlq", "retry", "--all"))).ToArray();
+        Task.WaitAll(both);
+
+        var named = both.SelectMany(t => t.Result.Stdout.Split('\n'))
+            .Where(l => l.EndsWith(": pending again", StringComparison.Ordinal))
+            .Select(l => l[..l.IndexOf(':')])
+            .ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(both.Select(t => t.Result.ExitCode), Is.All.EqualTo(0), string.Join("\n", both.Select(t => t.Result.ToString())));
+            Assert.That(home.Ids("pending"), Has.Count.EqualTo(Jobs));
+            Assert.That(home.Ids("dead"), Is.Empty);
+            Assert.That(named.Order(), Is.EqualTo(home.Ids("pending")), "each job named once by one of the two");
+            Assert.That(both.Select(t => t.Result.Stderr), Is.All.Empty);
+        });
+    }
 }
