@@ -196,4 +196,43 @@ public class StorageHostileTests
             Assert.That(both.Select(t => t.Result.Stderr), Is.All.Empty);
         });
     }
+
+    [Test]
+    public void Recover_RemovesStaleTmpFiles_AndFoldersOfWorkersThatDiedAtStart_ButKeepsFreshOnesAndLiveWorkers()
+    {
+        using var home = new TempHome();
+        var live = home.StartWorkers(1)[0];
+        var liveStaging = home.PathOf("tmp", live);
+        Eventually.True(() => Directory.Exists(liveStaging), Deadline, "the live worker's staging folder");
+        var old = DateTime.UtcNow - TimeSpan.FromHours(40);
+
+        var oldFile = home.PathOf("tmp", "enqueue-died.json");
+        File.WriteAllText(oldFile, """{"command":"half""");
+        File.SetLastWriteTimeUtc(oldFile, old);
+        var freshFile = home.PathOf("tmp", "enqueue-now.json");
+        File.WriteAllText(freshFile, "{}");
+        File.SetLastWriteTimeUtc(freshFile, DateTime.UtcNow - TimeSpan.FromHours(2));
+        var deadStaging = home.PathOf("tmp", "w-dead");
+        Directory.CreateDirectory(deadStaging);
+        File.WriteAllText(Path.Combine(deadStaging, "staged"), "x");
+        Directory.SetLastWriteTimeUtc(deadStaging, DateTime.UtcNow - TimeSpan.FromHours(2));
+        var youngStaging = home.PathOf("tmp", "w-starting");
+        Directory.CreateDirectory(youngStaging);
+        Directory.SetLastWriteTimeUtc(liveStaging, old);
+
+        var output = home.Ok("recover");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(output, Does.Contain("Removed 2 stale entries from tmp/"));
+            Assert.That(File.Exists(oldFile), Is.False, "a staged file older than 36 h");
+            Assert.That(Directory.Exists(deadStaging), Is.False, "an unregistered worker's folder older than 1 h");
+            Assert.That(File.Exists(freshFile), Is.True, "a staged file younger than 36 h");
+            Assert.That(Directory.Exists(youngStaging), Is.True, "an unregistered folder younger than 1 h");
+            Assert.That(Directory.Exists(liveStaging), Is.True, "a live worker's folder, however old");
+        });
+        home.Ok("enqueue", "--id", "after", "--command", "true");
+        home.WaitForState("after", "completed", Deadline);
+        home.Ok("worker", "stop");
+    }
 }
