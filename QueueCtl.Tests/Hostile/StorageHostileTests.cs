@@ -235,4 +235,53 @@ public class StorageHostileTests
         home.WaitForState("after", "completed", Deadline);
         home.Ok("worker", "stop");
     }
+
+    [Test]
+    public void Status_CountsAKilledWorkerAsDead_NotRunning()
+    {
+        using var home = new TempHome();
+        var worker = home.StartWorkers(1)[0];
+        var pid = WorkerFiles.Pid(home, worker);
+        Processes.Signal(pid, 9);
+        Eventually.True(() => !Processes.IsAlive(pid), Deadline, "the worker to die");
+
+        var status = home.Json("status");
+        var text = home.Ok("status");
+        var list = home.Json("worker", "list");
+        Assert.Multiple(() =>
+        {
+            Assert.That(status.GetProperty("workers").GetInt32(), Is.EqualTo(0), "no live worker");
+            Assert.That(status.GetProperty("workers_dead").GetInt32(), Is.EqualTo(1));
+            Assert.That(text, Does.Contain($"1 dead: {worker}"));
+            Assert.That(list[0].GetProperty("state").GetString(), Is.EqualTo("dead"));
+        });
+    }
+
+    [Test]
+    public void SecondWorkerStop_SaysWhichJobsItKilled_AndLeavesThemToRecovery()
+    {
+        using var home = new TempHome();
+        var worker = home.StartWorkers(1)[0];
+        home.Ok("enqueue", "--id", "long", "--command", "sleep 60");
+        Eventually.True(() => File.Exists(home.PathOf("processing", worker, "long.json"))
+            && File.ReadAllText(home.PathOf("workers", worker + ".json")).Contains("\"busy\""), Deadline, "the job to run");
+
+        var first = home.Run("worker", "stop", "--timeout", "1s");
+        Assert.That(first.ExitCode, Is.EqualTo(1), first.ToString());
+        Assert.That(first.Stderr, Does.Contain("again to stop at once"));
+
+        var second = home.Run("worker", "stop", "--timeout", "20s");
+        Assert.That(second.ExitCode, Is.EqualTo(0), second.ToString());
+        Assert.Multiple(() =>
+        {
+            Assert.That(second.Stdout, Does.Contain($"Stopped 1 worker at once: {worker} (killed long: left in processing/{worker}/ for recovery"));
+            Assert.That(second.Stdout, Does.Not.Contain("Stopped 1 worker."));
+            Assert.That(second.Stderr, Does.Contain("killing long"));
+            Assert.That(File.Exists(home.PathOf("processing", worker, "long.json")), Is.True);
+            Assert.That(Directory.EnumerateFiles(home.PathOf("workers"), "*.stopping"), Is.Empty);
+        });
+
+        var third = home.Run("worker", "stop");
+        Assert.That(third.Stdout, Does.Contain("No workers are running."));
+    }
 }
