@@ -64,7 +64,7 @@ public class DiskFullTests
             _path = path;
             _filler = Path.Combine(path, "filler");
             Directory.CreateDirectory(path);
-            if (Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", path) != 0)
+            if (Run("mount", "-t", "tmpfs", "-o", "size=1m,mode=700", "tmpfs", path) != 0)
             {
                 Assert.Ignore("This test needs root to mount a small tmpfs.");
             }

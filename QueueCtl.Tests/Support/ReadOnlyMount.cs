@@ -25,9 +25,20 @@ public sealed class ReadOnlyMount : IDisposable
 
     public void Dispose()
     {
-        if (_mounted)
+        // A worker may hold a folder of the mount open for a moment (a listing): umount then
+        // says busy, so it is tried again for a while.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (_mounted)
         {
             _mounted = Run("umount", _path) != 0;
+            if (_mounted && DateTime.UtcNow > deadline)
+            {
+                break;
+            }
+            if (_mounted)
+            {
+                Thread.Sleep(50);
+            }
         }
     }
 

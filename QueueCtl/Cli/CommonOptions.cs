@@ -9,7 +9,13 @@ internal abstract class CommonOptions
     [Option("home", MetaValue = "DIR", HelpText = "Queue home (default: $QUEUECTL_HOME, else ~/.queuectl).")]
     public string? Home { get; set; }
 
-    public QueueHome ResolveHome() => QueueHome.Resolve(Home);
+    /// <summary>The home of this command; an existing home that others can write to is refused (see QueueHome.RefuseIfUnsafe).</summary>
+    public QueueHome ResolveHome()
+    {
+        var home = QueueHome.Resolve(Home);
+        home.RefuseIfUnsafe();
+        return home;
+    }
 }
 
 /// <summary>Options of verbs that print data.</summary>

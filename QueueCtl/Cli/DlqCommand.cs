@@ -76,20 +76,66 @@ internal static class DlqCommand
         }
         var home = options.ResolveHome();
         var store = new JobStore(home);
-        var ids = options.Id is not null ? [options.Id] : store.Files(JobState.Dead).Select(Path.GetFileNameWithoutExtension).OfType<string>().ToList();
+        if (options.Id is not null)
+        {
+            if (!DeadLetterQueue.Revive(home, options.Id))
+            {
+                var where = store.Locate(options.Id);
+                throw Failure.Operation(where is null
+                    ? $"No job '{options.Id}' in the dead letter queue."
+                    : $"Job '{options.Id}' is {where.State}, not dead.");
+            }
+            if (options.Json)
+            {
+                Output.Json(console.Out, w =>
+                {
+                    w.WriteStartArray();
+                    w.WriteStringValue(options.Id);
+                    w.WriteEndArray();
+                });
+            }
+            else
+            {
+                console.Out.WriteLine($"{options.Id} is pending again (attempts reset, history kept).");
+            }
+            return 0;
+        }
+        return RetryAll(home, store, options, console);
+    }
+
+    /// <summary>
+    /// Every dead job, one at a time; each retried one is named as it goes. A job that left dead/
+    /// meanwhile was taken by another caller (a second `dlq retry --all`, the dashboard): that is
+    /// not an error. A job that cannot be retried (its id is pending as another job, a corrupt
+    /// file) is reported and skipped; the exit code is then 1, after every other job was tried.
+    /// </summary>
+    private static int RetryAll(QueueHome home, JobStore store, DlqOptions options, CliConsole console)
+    {
+        var ids = store.Files(JobState.Dead).Select(Path.GetFileNameWithoutExtension).OfType<string>().ToList();
         var retried = new List<string>();
+        var taken = 0;
+        var failed = 0;
         foreach (var id in ids)
         {
-            if (DeadLetterQueue.Revive(home, id))
+            try
             {
-                retried.Add(id);
+                if (DeadLetterQueue.Revive(home, id))
+                {
+                    retried.Add(id);
+                    if (!options.Json)
+                    {
+                        console.Out.WriteLine($"{id}: pending again");
+                    }
+                }
+                else
+                {
+                    taken++;
+                }
             }
-            else if (options.Id is not null)
+            catch (Failure failure)
             {
-                var where = store.Locate(id);
-                throw Failure.Operation(where is null
-                    ? $"No job '{id}' in the dead letter queue."
-                    : $"Job '{id}' is {where.State}, not dead.");
+                failed++;
+                console.Error.WriteLine($"queuectl: {id} was not retried: {failure.Message}");
             }
         }
         if (options.Json)
@@ -103,10 +149,11 @@ internal static class DlqCommand
         }
         else
         {
-            console.Out.WriteLine(options.Id is not null
-                ? $"{options.Id} is pending again (attempts reset, history kept)."
-                : $"{retried.Count} dead job{(retried.Count == 1 ? "" : "s")} pending again.");
+            var summary = $"{retried.Count} dead job{(retried.Count == 1 ? "" : "s")} pending again (attempts reset, history kept)";
+            summary += taken > 0 ? $"; {taken} taken by another caller meanwhile" : "";
+            summary += failed > 0 ? $"; {failed} not retried (see above)" : "";
+            console.Out.WriteLine(summary + ".");
         }
-        return 0;
+        return failed > 0 ? Failure.OperationFailed : 0;
     }
 }

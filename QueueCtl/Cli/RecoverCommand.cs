@@ -1,6 +1,7 @@
 using CommandLine;
 using QueueCtl.Config;
 using QueueCtl.Processing;
+using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;
 
@@ -20,6 +21,7 @@ internal static class RecoverCommand
             return 0;
         }
         var recovered = Recovery.RecoverDeadWorkers(home, ConfigStore.Load(home), selfId: null, DateTime.UtcNow);
+        var stale = StaleFiles.Clean(home, DateTime.UtcNow);
         if (options.Json)
         {
             Output.Json(console.Out, w =>
@@ -41,6 +43,10 @@ internal static class RecoverCommand
         foreach (var job in recovered)
         {
             console.Out.WriteLine($"{job.JobId}: {job.State} ({job.Reason})");
+        }
+        if (stale > 0)
+        {
+            console.Out.WriteLine($"Removed {stale} stale entr{(stale == 1 ? "y" : "ies")} from tmp/ (failed writes, workers that died at start).");
         }
         console.Out.WriteLine(recovered.Count == 0 ? "Nothing to recover." : $"Recovered {recovered.Count} job{(recovered.Count == 1 ? "" : "s")}.");
         return 0;

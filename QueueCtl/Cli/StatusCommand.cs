@@ -1,4 +1,5 @@
 using CommandLine;
+using QueueCtl.Config;
 using QueueCtl.Jobs;
 using QueueCtl.Processing;
 using QueueCtl.Storage;
@@ -10,10 +11,17 @@ internal sealed class StatusOptions : DataOptions
 {
 }
 
-/// <summary>A snapshot of the queue's counts.</summary>
+/// <summary>
+/// A snapshot of the queue's counts. Workers are judged the way recovery judges them (process
+/// gone on this host, or heartbeat older than worker-lease): <see cref="Workers"/> counts the live
+/// ones, <see cref="DeadWorkers"/> those still registered whose jobs the next recovery returns.
+/// </summary>
 internal sealed record QueueCounts(
-    int Ready, int Scheduled, int Processing, int Completed, int Failed, int Dead, int Rejected, int Workers, DateTime? NextRun)
+    int Ready, int Scheduled, int Processing, int Completed, int Failed, int Dead, int Rejected, int Workers, DateTime? NextRun,
+    IReadOnlyList<WorkerRecord> LiveWorkers, IReadOnlyList<WorkerRecord> DeadWorkerRecords)
 {
+    public int DeadWorkers => DeadWorkerRecords.Count;
+
     public int Pending => Ready + Scheduled;
 
     /// <summary>The counts as JSON properties (for `status --json` and the dashboard's /api/status).</summary>
@@ -28,6 +36,7 @@ internal sealed record QueueCounts(
         w.WriteNumber("dead", Dead);
         w.WriteNumber("rejected", Rejected);
         w.WriteNumber("workers", Workers);
+        w.WriteNumber("workers_dead", DeadWorkers);
         if (NextRun is { } next)
         {
             w.WriteString("next_run", UtcTimestamp.ToText(next));
@@ -74,6 +83,12 @@ internal sealed record QueueCounts(
                 next = next is null || notBefore < next ? notBefore : next;
             }
         }
+        var registry = new WorkerRegistry(home);
+        var records = registry.ReadAll();
+        // Judging writes a probe file to read the file system's clock: only when there is someone to judge.
+        var liveness = records.Count > 0 ? registry.Judge(ConfigStore.Load(home)) : null;
+        var dead = records.Where(r => liveness!.DeathReason(r) is not null).ToList();
+        var live = records.Except(dead).ToList();
         return new QueueCounts(
             ready,
             scheduled,
@@ -82,8 +97,10 @@ internal sealed record QueueCounts(
             store.Count(JobState.Failed),
             store.Count(JobState.Dead),
             CountFiles(home.Rejected, f => !f.EndsWith(".reason", StringComparison.Ordinal)),
-            CountFiles(home.Workers, f => f.EndsWith(".json", StringComparison.Ordinal)),
-            next);
+            live.Count,
+            next,
+            live,
+            dead);
     }
 
     private static int CountFiles(string folder, Func<string, bool> keep) =>
@@ -118,16 +135,31 @@ internal static class StatusCommand
             Row("failed", counts.Failed, counts.Failed > 0 ? "waiting to retry" : ""),
             Row("dead", counts.Dead, counts.Dead > 0 ? "see: queuectl dlq list" : ""),
             Row("rejected", counts.Rejected, counts.Rejected > 0 ? "invalid dropped files, see rejected/" : ""),
-            Row("workers", counts.Workers, counts.Workers > 0 ? WorkersPerHost(home) : ""),
+            Row("workers", counts.Workers, WorkersNote(counts)),
             ["next run", counts.NextRun is { } at ? $"{UtcTimestamp.ToText(at)} ({Output.Relative(at, now)})" : "none"],
         ]);
         return 0;
     }
 
-    /// <summary>"2 on host1, 2 on host2": a home shared over a network file system has workers of several hosts.</summary>
-    private static string WorkersPerHost(QueueHome home) => string.Join(", ",
-        new WorkerRegistry(home).ReadAll()
-            .GroupBy(r => r.Host)
-            .OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => $"{g.Count()} on {g.Key}"));
+    /// <summary>
+    /// "2 on host1, 2 on host2" (a home shared over a network file system has workers of several
+    /// hosts), then the dead ones still registered: "1 dead: w-… (its jobs return at the next recovery)".
+    /// </summary>
+    private static string WorkersNote(QueueCounts counts)
+    {
+        var notes = new List<string>();
+        if (counts.Workers > 0)
+        {
+            notes.Add(string.Join(", ", counts.LiveWorkers
+                .GroupBy(r => r.Host)
+                .OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => $"{g.Count()} on {g.Key}")));
+        }
+        if (counts.DeadWorkers > 0)
+        {
+            notes.Add($"{counts.DeadWorkers} dead: {string.Join(", ", counts.DeadWorkerRecords.Select(r => r.Id))}, "
+                + "their jobs return at the next recovery by a worker or 'queuectl recover'");
+        }
+        return string.Join("; ", notes);
+    }
 }

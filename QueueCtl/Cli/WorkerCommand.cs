@@ -90,20 +90,39 @@ internal static class WorkerCommand
         var elsewhere = records.Where(r => r.Host != WorkerId.Host).ToList();
         if (here.Count == 0)
         {
+            RemoveStaleMarkers(home, registry);
             console.Out.WriteLine(elsewhere.Count == 0
                 ? "No workers are running."
                 : $"No workers of this host are running; {elsewhere.Count} run on other hosts: stop them there.");
             return 0;
         }
 
+        // A worker process stops gracefully at the first SIGTERM and at once at the second (WorkerHost):
+        // workers/<id>.stopping marks that a stop was already asked, so that this request knows
+        // which workers it stops at once, and says so, instead of reporting a plain stop.
+        var askedBefore = here.Where(r => File.Exists(StopMarker(home, r.Id))).Select(r => r.Pid).ToHashSet();
+        var atOnce = here.Where(r => askedBefore.Contains(r.Pid)).ToList();
+        foreach (var record in here.Where(r => !askedBefore.Contains(r.Pid)))
+        {
+            MarkStopAsked(home, record.Id);
+        }
         foreach (var pid in here.Select(r => r.Pid).Distinct())
         {
             Native.Signal(pid, SigTerm);
         }
-        var waiting = string.Join(", ", here.Select(r => r.CurrentJob is null ? r.Id : $"{r.Id} (running {r.CurrentJob})"));
         if (!options.Quiet && !options.Json)
         {
-            console.Error.WriteLine($"Waiting up to {Duration.Seconds(timeout.TotalSeconds)} s for {here.Count} worker{(here.Count == 1 ? "" : "s")} to finish: {waiting}");
+            var graceful = here.Except(atOnce).ToList();
+            if (graceful.Count > 0)
+            {
+                var waiting = string.Join(", ", graceful.Select(r => r.CurrentJob is null ? r.Id : $"{r.Id} (running {r.CurrentJob})"));
+                console.Error.WriteLine($"Waiting up to {Duration.Seconds(timeout.TotalSeconds)} s for {graceful.Count} worker{(graceful.Count == 1 ? "" : "s")} to finish: {waiting}");
+            }
+            if (atOnce.Count > 0)
+            {
+                var killing = string.Join(", ", atOnce.Select(r => r.CurrentJob is null ? r.Id : $"{r.Id} (killing {r.CurrentJob})"));
+                console.Error.WriteLine($"Stopping at once (a stop had already been asked): {killing}");
+            }
         }
 
         var deadline = DateTime.UtcNow + timeout;
@@ -117,13 +136,84 @@ internal static class WorkerCommand
             }
             Thread.Sleep(50);
         }
+        foreach (var record in here.Except(remaining))
+        {
+            File.Delete(StopMarker(home, record.Id));
+        }
+        RemoveStaleMarkers(home, registry);
         if (remaining.Count > 0)
         {
             throw Failure.Operation(
-                $"Still running after {Duration.Seconds(timeout.TotalSeconds)} s: {string.Join(", ", remaining.Select(r => r.Id))}; run 'queuectl worker stop' again or wait.");
+                $"Still running after {Duration.Seconds(timeout.TotalSeconds)} s: {string.Join(", ", remaining.Select(r => r.Id))}; "
+                + "run 'queuectl worker stop' again to stop at once (running jobs are killed and retried later), or wait.");
         }
-        console.Out.WriteLine($"Stopped {here.Count} worker{(here.Count == 1 ? "" : "s")}.");
+        var stoppedGracefully = here.Count - atOnce.Count;
+        var report = new List<string>();
+        if (stoppedGracefully > 0)
+        {
+            report.Add($"Stopped {stoppedGracefully} worker{(stoppedGracefully == 1 ? "" : "s")}.");
+        }
+        if (atOnce.Count > 0)
+        {
+            var left = atOnce.Select(r =>
+            {
+                var jobs = LeftJobs(home, r.Id);
+                return jobs.Count == 0
+                    ? $"{r.Id} (no job left)"
+                    : $"{r.Id} (killed {string.Join(", ", jobs)}: left in processing/{r.Id}/ for recovery, which counts it as a failed attempt)";
+            });
+            report.Add($"Stopped {atOnce.Count} worker{(atOnce.Count == 1 ? "" : "s")} at once: {string.Join("; ", left)}.");
+        }
+        console.Out.WriteLine(string.Join(" ", report));
         return 0;
+    }
+
+    /// <summary>workers/&lt;id&gt;.stopping: a graceful stop was asked of this worker (see <see cref="Stop"/>).</summary>
+    private static string StopMarker(QueueHome home, string workerId) => Path.Combine(home.Workers, workerId + ".stopping");
+
+    private static void MarkStopAsked(QueueHome home, string workerId)
+    {
+        try
+        {
+            File.WriteAllText(StopMarker(home, workerId), $"{UtcTimestamp.ToText(DateTime.UtcNow)} stop asked by pid {Environment.ProcessId}\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A read-only home: the stop still works, a second one only cannot tell it is the second.
+        }
+    }
+
+    /// <summary>Markers of workers that are no longer registered (they exited, or recovery removed them).</summary>
+    private static void RemoveStaleMarkers(QueueHome home, WorkerRegistry registry)
+    {
+        try
+        {
+            foreach (var marker in Directory.EnumerateFiles(home.Workers, "*.stopping"))
+            {
+                if (!File.Exists(registry.PathOf(Path.GetFileNameWithoutExtension(marker))))
+                {
+                    File.Delete(marker);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // RACE: another stop removed them, or the home is read-only: the next stop tries again.
+        }
+    }
+
+    /// <summary>The ids of the jobs a worker stopped at once left in its processing folder.</summary>
+    private static List<string> LeftJobs(QueueHome home, string workerId)
+    {
+        try
+        {
+            return Directory.EnumerateFiles(home.ProcessingFolder(workerId), "*.json")
+                .Select(p => Path.GetFileNameWithoutExtension(p)).Order(StringComparer.Ordinal).ToList();
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return []; // RACE: recovery already returned them.
+        }
     }
 
     private static int List(WorkerOptions options, CliConsole console)

@@ -256,13 +256,20 @@ internal sealed class JobIndex : IDisposable
         }
         try
         {
-            bytes = state == JobState.Pending ? PendingFile.Read(path) : File.ReadAllBytes(path);
             modified = File.GetLastWriteTimeUtc(path);
+            bytes = state == JobState.Pending ? PendingFile.Read(path) : RegularFile.ReadAllBytes(path);
         }
         catch (Failure)
         {
             bytes = null; // over the size limit, left unread: rejected once it has settled
             modified = File.GetLastWriteTimeUtc(path);
+        }
+        catch (NotRegularFileException)
+        {
+            // A FIFO or a device is never a job, and nothing will finish writing it: it is settled
+            // at once, and its claim moves it to rejected/ with the reason.
+            bytes = [];
+            modified = DateTime.MinValue;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {

@@ -144,14 +144,14 @@ internal static class Recovery
         byte[] bytes = [];
         try
         {
-            bytes = File.ReadAllBytes(path);
+            bytes = RegularFile.ReadAllBytes(path);
             job = JobJson.Deserialize(bytes);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             return null; // RACE: another recoverer took it.
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NotRegularFileException)
         {
             if (IsDroppedJob(path, bytes))
             {

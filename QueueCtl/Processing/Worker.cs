@@ -423,6 +423,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
                     continue; // judged by a worker that may itself be judged dead: wait for a renewal
                 }
                 var recovered = Recovery.RecoverDeadWorkers(home, settings, Id, DateTime.UtcNow);
+                StaleFiles.CleanNowAndThen(home, DateTime.UtcNow);
                 foreach (var job in recovered)
                 {
                     Log($"recovered {job.JobId} from {job.FromWorker}: now {job.State} ({job.Reason})");
@@ -573,7 +574,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
         {
             try
             {
-                log.WriteLine($"{UtcTimestamp.ToText(DateTime.UtcNow)} {message}");
+                log.WriteLine($"{UtcTimestamp.ToText(DateTime.UtcNow)} {LogText.Escape(message)}");
                 log.Flush();
             }
             catch (IOException)

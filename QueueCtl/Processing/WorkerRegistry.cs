@@ -26,7 +26,7 @@ internal sealed class WorkerRegistry(QueueHome home)
             var bytes = SharedFile.ReadAllBytes(PathOf(workerId));
             return JsonSerializer.Deserialize(bytes, JobJson.Default.WorkerRecord);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or JsonException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or JsonException or NotRegularFileException)
         {
             return null;
         }

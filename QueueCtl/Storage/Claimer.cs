@@ -77,23 +77,31 @@ internal sealed class Claimer(QueueHome home, string workerId)
 
         if (sourceState == JobState.Pending)
         {
+            // One id, one job: a dropped file whose id another job already has (waiting, running
+            // in any worker's folder, finished) is never run. The check comes after the claim
+            // rename, and again after the move to the canonical name, so a job moving between
+            // folders while we look is seen by one of the two scans (see FindDuplicate); the
+            // finish's rename without replace is the last guard.
             var duplicate = FindDuplicate(job.Id, claimedPath);
             if (duplicate is not null)
             {
-                var reason = $"A job with id '{job.Id}' already exists in {duplicate}/.";
-                Rejection.Reject(home, claimedPath, reason);
-                return new ClaimResult(ClaimOutcome.Rejected, null, reason);
+                return RejectDuplicate(claimedPath, job.Id, duplicate);
             }
             var canonical = Path.Combine(Folder, job.Id + ".json");
             if (canonical != claimedPath)
             {
                 if (Native.Move(claimedPath, canonical, noReplace: true) != MoveResult.Moved)
                 {
-                    var reason = $"A job with id '{job.Id}' is already being processed.";
-                    Rejection.Reject(home, claimedPath, reason);
-                    return new ClaimResult(ClaimOutcome.Rejected, null, reason);
+                    return RejectDuplicate(claimedPath, job.Id, $"processing/{workerId}/");
                 }
                 claimedPath = canonical;
+                duplicate = FindDuplicate(job.Id, claimedPath);
+                if (duplicate is not null)
+                {
+                    // Two dropped files with one id, claimed at once by two workers under different
+                    // names: each may see the other, and then both are rejected (never run twice).
+                    return RejectDuplicate(claimedPath, job.Id, duplicate);
+                }
             }
         }
 
@@ -108,7 +116,15 @@ internal sealed class Claimer(QueueHome home, string workerId)
     /// <summary>Reads a claimed file: a dropped file is validated and given defaults; a retry is read as written.</summary>
     private Job Parse(string path, string sourceState, Settings settings)
     {
-        var bytes = sourceState == JobState.Pending ? PendingFile.Read(path) : File.ReadAllBytes(path);
+        byte[] bytes;
+        try
+        {
+            bytes = sourceState == JobState.Pending ? PendingFile.Read(path) : RegularFile.ReadAllBytes(path);
+        }
+        catch (NotRegularFileException e)
+        {
+            throw Failure.Usage(e.Message);
+        }
         if (sourceState != JobState.Pending)
         {
             try
@@ -127,17 +143,55 @@ internal sealed class Claimer(QueueHome home, string workerId)
         return JobParser.Parse(bytes, defaults, fileId);
     }
 
+    private ClaimResult RejectDuplicate(string path, string id, string existing)
+    {
+        var reason = $"A job with id '{id}' already exists in {existing}; this dropped file was not run.";
+        Rejection.Reject(home, path, reason);
+        return new ClaimResult(ClaimOutcome.Rejected, null, reason);
+    }
+
+    /// <summary>
+    /// The folder ("processing/w-…/", "completed/" …) of another job file with this id, or null.
+    /// The folders are listed in the order a job moves through them (processing, then finished,
+    /// then pending again by a retry), and the whole scan is made twice: a job that moves while
+    /// we look escapes one scan only by moving against that order, and both scans only by doing
+    /// so twice within them.
+    /// </summary>
     private string? FindDuplicate(string id, string claimedPath)
     {
-        foreach (var state in new[] { JobState.Pending, JobState.Completed, JobState.Failed, JobState.Dead })
+        for (var scan = 0; scan < 2; scan++)
         {
-            if (File.Exists(home.JobPath(state, id)))
+            foreach (var folder in PlacesOf())
             {
-                return state;
+                var path = Path.Combine(folder, id + ".json");
+                if (path != claimedPath && File.Exists(path))
+                {
+                    return Path.GetRelativePath(home.Root, folder) + "/";
+                }
             }
         }
-        var own = Path.Combine(Folder, id + ".json");
-        return own != claimedPath && File.Exists(own) ? JobState.Processing : null;
+        return null;
+    }
+
+    private IEnumerable<string> PlacesOf()
+    {
+        string[] workers;
+        try
+        {
+            workers = Directory.GetDirectories(home.StateFolder(JobState.Processing));
+        }
+        catch (DirectoryNotFoundException)
+        {
+            workers = []; // RACE: only while the home is being made or removed.
+        }
+        foreach (var folder in workers)
+        {
+            yield return folder;
+        }
+        foreach (var state in new[] { JobState.Failed, JobState.Completed, JobState.Dead, JobState.Pending })
+        {
+            yield return home.StateFolder(state);
+        }
     }
 }
 

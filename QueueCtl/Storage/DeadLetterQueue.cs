@@ -9,7 +9,9 @@ internal static class DeadLetterQueue
 {
     /// <summary>
     /// Rewrites dead/&lt;id&gt;.json as pending (attempts 0, history kept), then renames it into
-    /// pending/ without replace. False when there is no such dead job (or another retry won).
+    /// pending/ without replace. False when there is no such dead job, or another retry took it
+    /// meanwhile (it vanished from dead/: a normal outcome when two callers retry at once). A
+    /// different job already pending under this id is a conflict (Failure), and changes nothing.
     /// </summary>
     public static bool Revive(QueueHome home, string id)
     {
@@ -29,6 +31,10 @@ internal static class DeadLetterQueue
         }
         if (File.Exists(home.JobPath(JobState.Pending, id)))
         {
+            if (!File.Exists(path))
+            {
+                return false; // RACE: another dlq retry moved it into pending/ since we read it.
+            }
             throw Failure.Operation($"A job with id '{id}' is already pending.");
         }
         var revived = Transitions.Revived(job, DateTime.UtcNow);
@@ -39,6 +45,7 @@ internal static class DeadLetterQueue
         var moved = Native.Move(path, home.JobPath(JobState.Pending, id), noReplace: true);
         if (moved == MoveResult.DestinationExists)
         {
+            // Put the dead file back as it was; if another retry took it meanwhile, that one won.
             AtomicFile.Replace(home, path, JobJson.Serialize(job));
             throw Failure.Operation($"A job with id '{id}' is already pending.");
         }

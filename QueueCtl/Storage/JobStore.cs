@@ -110,6 +110,10 @@ internal sealed class JobStore(QueueHome home)
         {
             return null; // RACE: a worker's folder went away.
         }
+        catch (NotRegularFileException e)
+        {
+            return new StoredJob(state, path, null, e.Message); // a FIFO dropped into pending/: never opened
+        }
         try
         {
             return new StoredJob(state, path, JobJson.Deserialize(bytes), null);

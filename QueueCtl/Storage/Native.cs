@@ -25,6 +25,9 @@ internal static partial class Native
     private const int ENOENT = 2;
     private const int EEXIST = 17;
     private const int EINVAL = 22;
+    private const int EPERM = 1;
+    private const int EACCES = 13;
+    private const int ENOTDIR = 20;
     private const int ENOSYS = 38;
     /// <summary>A network file system's handle to a file that was moved or replaced meanwhile.</summary>
     internal const int ESTALE = 116;
@@ -61,6 +64,12 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "utimensat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int UtimensAt(int directoryFd, string path, IntPtr times, int flags);
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int StatxSyscall(int dirFd, string path, int flags, uint mask, Span<byte> buffer);
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint GetEffectiveUid();
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int Fsync(int fd);
@@ -187,6 +196,51 @@ internal static partial class Native
     /// <summary>utimensat(path, NULL): the file's times become the file system's now. False when it fails.</summary>
     public static bool TouchNow(string path) => UtimensAt(AtFdCwd, path, IntPtr.Zero, 0) == 0;
 
+    /// <summary>The effective user id of this process.</summary>
+    public static uint EffectiveUid => GetEffectiveUid();
+
+    /// <summary>
+    /// statx(2) of a path (following symlinks), or of an open descriptor with <paramref name="fd"/>:
+    /// its mode (file type and permission bits) and owner. Null when the path does not exist.
+    /// struct statx has the same layout on every architecture: stx_uid at byte 20, stx_mode at 28.
+    /// </summary>
+    public static (uint Mode, uint Uid)? Stat(string path, int fd = AtFdCwd)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        const uint basicStats = 0x7ff;
+        const int atEmptyPath = 0x1000;
+        if (StatxSyscall(fd, path, fd == AtFdCwd ? 0 : atEmptyPath, basicStats, buffer) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            return errno is ENOENT or ENOTDIR ? null : throw Error(errno, $"stat '{path}'");
+        }
+        return (System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(buffer[28..]),
+            System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(buffer[20..]));
+    }
+
+    /// <summary>
+    /// Opens a file for reading without blocking: open(2) of a FIFO waits for a writer, forever if
+    /// none comes, so O_NONBLOCK (which changes nothing for a regular file's reads). The caller
+    /// checks the type of what it opened with <see cref="Stat"/> on the descriptor.
+    /// </summary>
+    public static Microsoft.Win32.SafeHandles.SafeFileHandle OpenForReading(string path)
+    {
+        const int oNonBlock = 0x800; // O_NONBLOCK on x86-64 and arm64 Linux
+        var fd = Open(path, OReadOnly | oNonBlock | OCloExec);
+        if (fd >= 0)
+        {
+            return new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
+        }
+        var errno = Marshal.GetLastPInvokeError();
+        throw errno switch
+        {
+            ENOENT => new FileNotFoundException($"Could not find file '{path}'.", path),
+            ENOTDIR => new DirectoryNotFoundException($"Could not find a part of the path '{path}'."),
+            EACCES or EPERM => new UnauthorizedAccessException($"Access to the path '{path}' is denied."),
+            _ => Error(errno, $"open '{path}'"),
+        };
+    }
+
     /// <summary>Flushes a directory's entries, so that a rename into it survives a power cut.</summary>
     public static void FsyncDirectory(string directory)
     {
@@ -220,5 +274,5 @@ internal static partial class Native
     };
 
     private static IOException Error(int errno, string what) =>
-        new($"Could not {what}: {Marshal.GetPInvokeErrorMessage(errno)}.");
+        new($"Could not {what}: {Marshal.GetPInvokeErrorMessage(errno)}.") { HResult = errno };
 }

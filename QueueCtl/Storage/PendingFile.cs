@@ -11,7 +11,7 @@ internal static class PendingFile
 {
     public static byte[] Read(string path)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
+        using var stream = RegularFile.OpenRead(path); // never blocks on a FIFO dropped as a job
         JobParser.CheckSize(stream.Length);
         // The file may still grow while we read (a plain cp): never read past the limit + 1.
         var buffer = new byte[Math.Min(stream.Length, JobLimits.MaxFileBytes) + 1];

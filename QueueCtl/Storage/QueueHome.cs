@@ -7,6 +7,9 @@ internal sealed class QueueHome
 {
     public const string EnvironmentVariable = "QUEUECTL_HOME";
 
+    /// <summary>Set to 1 for a home a group of users shares on purpose (see <see cref="RefuseIfUnsafe"/>).</summary>
+    public const string SharedVariable = "QUEUECTL_SHARED_HOME";
+
     private static readonly string[] Folders =
         ["tmp", JobState.Pending, JobState.Processing, JobState.Completed, JobState.Failed, JobState.Dead, "rejected", "logs", "workers"];
 
@@ -88,6 +91,70 @@ internal sealed class QueueHome
                 Directory.CreateDirectory(path);
             }
         }
+    }
+
+    /// <summary>
+    /// Refuses an existing home that someone else can write to: whoever can write pending/ runs
+    /// commands as the worker's user. A home must belong to this user and not be writable by group
+    /// or others, unless QUEUECTL_SHARED_HOME=1 declares a home shared by a group (then another
+    /// owner and group write are accepted). Writable by every user is refused always. A missing
+    /// home passes: it is made with mode 0700 on first use.
+    /// </summary>
+    public void RefuseIfUnsafe()
+    {
+        if (Native.Stat(Root) is not { } stat)
+        {
+            return;
+        }
+        var mode = stat.Mode & 0xFFF;
+        var octal = Convert.ToString(mode, 8).PadLeft(4, '0');
+        var shared = Environment.GetEnvironmentVariable(SharedVariable) == "1";
+        var me = Native.EffectiveUid;
+        if ((mode & 0x2) != 0)
+        {
+            throw Failure.Operation(
+                $"The queue home '{Root}' is writable by every user (mode {octal}, owner {UserName(stat.Uid)}), so anyone could run commands as its workers' user; fix it with 'chmod 700 {Root}'.");
+        }
+        if (shared)
+        {
+            return;
+        }
+        if (stat.Uid != me)
+        {
+            throw Failure.Operation(
+                $"The queue home '{Root}' belongs to {UserName(stat.Uid)}, not to you ({UserName(me)}; mode {octal}), and its owner could run commands as you; use a home of your own, run 'chown -R {LoginName(me)} {Root}' and 'chmod 700 {Root}', or set {SharedVariable}=1 for a home shared on purpose.");
+        }
+        if ((mode & 0x10) != 0)
+        {
+            throw Failure.Operation(
+                $"The queue home '{Root}' is writable by its group (mode {octal}, owner {UserName(stat.Uid)}), so group members could run commands as you; fix it with 'chmod 700 {Root}', or set {SharedVariable}=1 for a home shared on purpose.");
+        }
+    }
+
+    /// <summary>"alice (uid 1000)"; "uid 1000" when /etc/passwd does not name it.</summary>
+    private static string UserName(uint uid) => LoginName(uid) is { } name && name != Uid(uid) ? $"{name} (uid {Uid(uid)})" : $"uid {Uid(uid)}";
+
+    private static string Uid(uint uid) => uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The login name of a uid from /etc/passwd, else the number.</summary>
+    private static string LoginName(uint uid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/etc/passwd"))
+            {
+                var fields = line.Split(':');
+                if (fields.Length > 2 && fields[2] == Uid(uid))
+                {
+                    return fields[0];
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // No user names: the uid says it.
+        }
+        return Uid(uid);
     }
 
     /// <summary>True for names a worker or a listing treats as a job: *.json, not hidden, not *.tmp.</summary>

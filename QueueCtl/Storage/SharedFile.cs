@@ -23,9 +23,13 @@ internal static class SharedFile
         })
         .Build();
 
-    public static byte[] ReadAllBytes(string path) => StaleRetry.Execute(static p => File.ReadAllBytes(p), path);
+    public static byte[] ReadAllBytes(string path) => StaleRetry.Execute(static p => RegularFile.ReadAllBytes(p), path);
 
-    public static string ReadAllText(string path) => StaleRetry.Execute(static p => File.ReadAllText(p), path);
+    public static string ReadAllText(string path) => StaleRetry.Execute(static p =>
+    {
+        using var reader = new StreamReader(new MemoryStream(RegularFile.ReadAllBytes(p)), System.Text.Encoding.UTF8);
+        return reader.ReadToEnd();
+    }, path);
 
     /// <summary>.NET reports an errno it has no exception type for as an IOException whose HResult is the errno.</summary>
     public static bool IsStale(IOException e) => e.HResult == Native.ESTALE;
