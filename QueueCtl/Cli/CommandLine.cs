@@ -13,6 +13,7 @@ internal static class CommandLineEntry
         typeof(ShowOptions), typeof(LogsOptions), typeof(WorkerOptions), typeof(DlqOptions), typeof(StatsOptions),
         typeof(PurgeOptions), typeof(RecoverOptions), typeof(ConfigOptions), typeof(DashboardOptions),
         typeof(CompletionOptions),
+        typeof(PauseOptions), typeof(ResumeOptions),
     ];
 
     public static string Version =>
@@ -49,6 +50,8 @@ internal static class CommandLineEntry
             PurgeOptions o => PurgeCommand.Run(o, console),
             DashboardOptions o => DashboardCommand.Run(o, console),
             CompletionOptions o => CompletionCommand.Run(o, console),
+            PauseOptions o => PauseCommand.Pause(o, console),
+            ResumeOptions o => PauseCommand.Resume(o, console),
             _ => throw new InvalidOperationException($"No handler for {result.Value.GetType().Name}."),
         };
     }

@@ -114,12 +114,14 @@ internal static class StatusCommand
         var now = DateTime.UtcNow;
         var home = options.ResolveHome();
         var counts = QueueCounts.Take(home, now);
+        var paused = PauseState.Read(home);
         if (options.Json)
         {
             Output.Json(console.Out, w =>
             {
                 w.WriteStartObject();
                 counts.WriteProperties(w);
+                PauseState.WriteProperties(w, paused);
                 w.WriteEndObject();
             });
             return 0;
@@ -127,6 +129,7 @@ internal static class StatusCommand
 
         string[] Row(string name, int count, string note = "") =>
             [Output.State(name), note.Length == 0 ? Output.Number(count) : $"{Output.Number(count)}  ({note})"];
+        string[][] pausedRow = paused.Count > 0 ? [["paused", Paused(paused, now)]] : [];
         Output.Table(console.Out,
         [
             Row("pending", counts.Pending, $"{counts.Ready} ready, {counts.Scheduled} scheduled"),
@@ -137,6 +140,7 @@ internal static class StatusCommand
             Row("rejected", counts.Rejected, counts.Rejected > 0 ? "invalid dropped files, see rejected/" : ""),
             Row("workers", counts.Workers, WorkersNote(counts)),
             ["next run", counts.NextRun is { } at ? $"{UtcTimestamp.ToText(at)} ({Output.Relative(at, now)})" : "none"],
+            .. pausedRow,
         ]);
         return 0;
     }
@@ -162,4 +166,10 @@ internal static class StatusCommand
         }
         return string.Join("; ", notes);
     }
+
+    /// <summary>What is paused, since when, and how to undo it.</summary>
+    private static string Paused(List<PauseSwitch> paused, DateTime now) => string.Join("; ", paused.Select(s =>
+        (s.Queue is null ? "all queues" : $"queue {s.Queue}")
+        + (s.PausedAt is { } at ? $" since {Output.Relative(at, now)}" : "")
+        + $" (queuectl resume{(s.Queue is null ? "" : " --queue " + s.Queue)})"));
 }

@@ -245,6 +245,12 @@ internal static class WorkerCommand
             });
             return 0;
         }
+        var paused = PauseState.Read(home);
+        if (paused.Count > 0)
+        {
+            // Each worker's STATE says "paused" once it has seen the switch (at its next wake, within 5 s).
+            console.Out.WriteLine($"Paused: {string.Join(", ", paused.Select(p => p.Queue is null ? "all queues" : $"queue {p.Queue}"))}; workers take no new job (queuectl resume).");
+        }
         if (records.Count == 0)
         {
             console.Out.WriteLine("No workers.");

@@ -108,6 +108,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard)
         var counts = QueueCounts.Take(home, now);
         w.WriteStartObject();
         counts.WriteProperties(w);
+        PauseState.WriteProperties(w, PauseState.Read(home));
         if (counts.NextRun is { } next)
         {
             w.WriteNumber("next_run_in_seconds", Math.Round((next - now).TotalSeconds, 1));

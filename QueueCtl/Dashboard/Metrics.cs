@@ -35,7 +35,7 @@ internal static class Metrics
         var liveness = registry.Judge(ConfigStore.Load(home));
         var workers = registry.ReadAll();
         Family(text, "queuectl_workers", "gauge", "Registered workers by state (dead: process gone or heartbeat older than worker-lease).");
-        foreach (var state in new[] { "idle", "busy", "stopping", "dead" })
+        foreach (var state in new[] { "idle", "busy", "paused", "stopping", "dead" })
         {
             Sample(text, "queuectl_workers", $"state=\"{state}\"",
                 workers.Count(w => (liveness.DeathReason(w) is null ? w.State : "dead") == state));

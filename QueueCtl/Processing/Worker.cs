@@ -32,6 +32,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
     private readonly WorkerRegistry _registry = new(home);
     private bool _checkOwnFolder;
     private readonly SettingsWatcher _settings = new(home);
+    private readonly PauseState _pause = new(home);
     private readonly DateTime _startedAt = UtcTimestamp.Truncate(DateTime.UtcNow);
     private readonly object _recordLock = new();
     private readonly SemaphoreSlim _recordChanged = new(0);
@@ -174,6 +175,18 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
                     _nextFencedTry = now + FencedRetry;
                 }
                 index.Refresh();
+                if (_pause.Check(PauseState.DefaultQueue) is { } change)
+                {
+                    SetState(change.Paused ? "paused" : "idle", null);
+                    Log(change.Message);
+                }
+                if (_pause.Paused)
+                {
+                    // `queuectl pause`: take nothing new (not even a late-valid file) until resumed.
+                    TurnWorked();
+                    await index.WaitAsync(PauseState.Poll, graceful);
+                    continue;
+                }
                 foreach (var (path, state) in index.TakeSettledInvalid(now))
                 {
                     var settled = claimer.TryClaim(path, state, _settings.Current, DateTime.UtcNow);
