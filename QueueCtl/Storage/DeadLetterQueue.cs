@@ -8,12 +8,13 @@ namespace QueueCtl.Storage;
 internal static class DeadLetterQueue
 {
     /// <summary>
-    /// Rewrites dead/&lt;id&gt;.json as pending (attempts 0, history kept), then renames it into
-    /// pending/ without replace. False when there is no such dead job (or another retry won).
+    /// Rewrites dead/&lt;id&gt;.json (or, for `retry`, completed/&lt;id&gt;.json) as pending
+    /// (attempts 0, history kept), then renames it into pending/ without replace. False when there
+    /// is no such job (or another retry won).
     /// </summary>
-    public static bool Revive(QueueHome home, string id)
+    public static bool Revive(QueueHome home, string id, string from = JobState.Dead)
     {
-        var path = home.JobPath(JobState.Dead, id);
+        var path = home.JobPath(from, id);
         Job job;
         try
         {
@@ -25,7 +26,7 @@ internal static class DeadLetterQueue
         }
         catch (JsonException e)
         {
-            throw Failure.Operation($"The dead job file '{path}' is corrupt: {e.Message}");
+            throw Failure.Operation($"The {from} job file '{path}' is corrupt: {e.Message}");
         }
         if (File.Exists(home.JobPath(JobState.Pending, id)))
         {
