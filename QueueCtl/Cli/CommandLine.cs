@@ -13,6 +13,7 @@ internal static class CommandLineEntry
         typeof(ShowOptions), typeof(LogsOptions), typeof(WorkerOptions), typeof(DlqOptions), typeof(StatsOptions),
         typeof(PurgeOptions), typeof(RecoverOptions), typeof(ConfigOptions), typeof(DashboardOptions),
         typeof(CompletionOptions),
+        typeof(WaitOptions), typeof(CancelOptions), typeof(RemoveOptions), typeof(RetryOptions),
     ];
 
     public static string Version =>
@@ -49,6 +50,10 @@ internal static class CommandLineEntry
             PurgeOptions o => PurgeCommand.Run(o, console),
             DashboardOptions o => DashboardCommand.Run(o, console),
             CompletionOptions o => CompletionCommand.Run(o, console),
+            WaitOptions o => WaitCommand.Run(o, console),
+            CancelOptions o => CancelCommand.Run(o, console),
+            RemoveOptions o => RemoveCommand.Run(o, console),
+            RetryOptions o => RetryCommand.Run(o, console),
             _ => throw new InvalidOperationException($"No handler for {result.Value.GetType().Name}."),
         };
     }
