@@ -176,6 +176,28 @@ public class ControlVerbsTests
     }
 
     [Test]
+    public void CancelRequest_FromAnotherHost_IsSeenByTheWorkerAtItsHeartbeat()
+    {
+        using var home = new TempHome();
+        home.Ok("config", "set", "worker-lease", "4s"); // heartbeat every second
+        home.Ok("enqueue", "--command", "sleep 300", "--id", "remote", "--max-retries", "3");
+        using var worker = new ForegroundWorker(home);
+        Eventually.True(() => ProcessesOfJob("remote").Count > 0, Deadline, "the job to run");
+        var folder = Directory.GetDirectories(home.PathOf("processing")).Single();
+
+        // What `cancel` on another host leaves (it cannot kill processes here): only the request, written atomically.
+        var staged = Path.Combine(home.Parent, "request");
+        File.WriteAllText(staged, "cancelled by the user (queuectl cancel on host elsewhere)\n");
+        File.Move(staged, Path.Combine(folder, "remote.cancel"));
+
+        home.WaitForState("remote", "dead", TimeSpan.FromSeconds(10));
+        Assert.That(home.ReadJob("dead", "remote").GetProperty("last_error").GetString(),
+            Does.StartWith("cancelled by the user (queuectl cancel on host elsewhere)"));
+        Eventually.True(() => ProcessesOfJob("remote").Count == 0, TimeSpan.FromSeconds(5), "no process of the run left");
+        Assert.That(CancelFiles(home), Is.Empty);
+    }
+
+    [Test]
     public void Cancel_OfADeadWorkersJob_IsFinishedAsCancelledByRecovery()
     {
         using var home = new TempHome();

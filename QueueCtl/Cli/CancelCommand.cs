@@ -5,7 +5,7 @@ using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;
 
-[CommandLine.Verb("cancel", HelpText = "Cancel jobs: a waiting one goes to dead/; a running one is killed (its whole process tree) and goes to dead/, not retried.")]
+[CommandLine.Verb("cancel", HelpText = "Cancel jobs: each goes to dead/, not retried; a running one has its whole process tree killed first.")]
 internal sealed class CancelOptions : DataOptions
 {
     [CommandLine.Value(0, MetaName = "id", Required = true, HelpText = "The jobs to cancel.")]
