@@ -275,6 +275,39 @@ public class ControlVerbsTests
     }
 
     [Test]
+    public void Race_CancelWhileWorkersClaim_EachJobEndsInOneStateThatTheCommandReported()
+    {
+        using var home = new TempHome();
+        var ids = Enumerable.Range(0, 30).Select(i => $"r{i:00}").ToList();
+        foreach (var id in ids)
+        {
+            home.Ok("enqueue", "--command", "sleep 0.1", "--id", id, "--max-retries", "3");
+        }
+        using var worker = new ForegroundWorker(home, count: 3);
+
+        var result = home.Run(["cancel", .. ids]);
+
+        Eventually.True(() => home.Ids("completed").Count + home.Ids("dead").Count == ids.Count, Deadline, "every job to finish");
+        var dead = home.Ids("dead");
+        var completed = home.Ids("completed");
+        Assert.Multiple(() =>
+        {
+            Assert.That(dead.Intersect(completed), Is.Empty);
+            Assert.That(home.Ids("pending").Concat(home.Ids("failed")), Is.Empty);
+            Assert.That(dead, Is.Not.Empty, "some were cancelled");
+            Assert.That(dead.Select(id => home.ReadJob("dead", id).GetProperty("last_error").GetString()), Has.All.StartWith("cancelled by the user"));
+            foreach (var id in ids)
+            {
+                var reported = result.Stdout.Contains($"{id} cancelled\n", StringComparison.Ordinal);
+                Assert.That(reported, Is.EqualTo(dead.Contains(id)), $"{id}: reported cancelled iff dead\n{result}");
+                Assert.That(result.Stderr.Contains($"'{id}' is already finished (completed)", StringComparison.Ordinal), Is.EqualTo(completed.Contains(id)), id);
+            }
+            Assert.That(result.ExitCode, Is.EqualTo(completed.Count > 0 ? 1 : 0));
+            Assert.That(CancelFiles(home), Is.Empty);
+        });
+    }
+
+    [Test]
     public void Races_TwoCancelsOfOneRunningJob_AndTwoRetries_EndInOneState()
     {
         using var home = new TempHome();
