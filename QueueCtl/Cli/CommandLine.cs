@@ -14,6 +14,7 @@ internal static class CommandLineEntry
         typeof(PurgeOptions), typeof(RecoverOptions), typeof(ConfigOptions), typeof(DashboardOptions),
         typeof(CompletionOptions),
         typeof(PauseOptions), typeof(ResumeOptions),
+        typeof(WaitOptions), typeof(CancelOptions), typeof(RemoveOptions), typeof(RetryOptions),
     ];
 
     public static string Version =>
@@ -52,6 +53,10 @@ internal static class CommandLineEntry
             CompletionOptions o => CompletionCommand.Run(o, console),
             PauseOptions o => PauseCommand.Pause(o, console),
             ResumeOptions o => PauseCommand.Resume(o, console),
+            WaitOptions o => WaitCommand.Run(o, console),
+            CancelOptions o => CancelCommand.Run(o, console),
+            RemoveOptions o => RemoveCommand.Run(o, console),
+            RetryOptions o => RetryCommand.Run(o, console),
             _ => throw new InvalidOperationException($"No handler for {result.Value.GetType().Name}."),
         };
     }

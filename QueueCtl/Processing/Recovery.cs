@@ -121,6 +121,8 @@ internal static class Recovery
         foreach (var found in SafeFiles(home.ProcessingFolder(workerId)))
         {
             var path = found;
+            // A cancel request for this job (ARCHITECTURE.md, "Cancel"): it ends dead, not retried.
+            var cancel = CancelRequests.Read(home, workerId, Path.GetFileNameWithoutExtension(found));
             if (taker is not null && taker != workerId)
             {
                 path = Path.Combine(home.ProcessingFolder(taker), Path.GetFileName(found));
@@ -129,16 +131,17 @@ internal static class Recovery
                     continue; // RACE: another recoverer took it first.
                 }
             }
-            var done = RecoverFile(home, path, workerId, reason, settings, now);
+            var done = RecoverFile(home, path, workerId, reason, settings, now, cancel);
             if (done is not null)
             {
                 recovered.Add(done);
             }
         }
+        CancelRequests.RemoveStray(home, workerId);
         return recovered;
     }
 
-    private static RecoveredJob? RecoverFile(QueueHome home, string path, string workerId, string reason, Settings settings, DateTime now)
+    private static RecoveredJob? RecoverFile(QueueHome home, string path, string workerId, string reason, Settings settings, DateTime now, string? cancel)
     {
         Job job;
         byte[] bytes = [];
@@ -160,6 +163,18 @@ internal static class Recovery
             }
             Rejection.Reject(home, path, $"Found corrupt in processing/{workerId}/ during recovery: {e.Message}");
             return new RecoveredJob(Path.GetFileNameWithoutExtension(path), workerId, "rejected", reason);
+        }
+
+        if (cancel is not null && job.State is JobState.Pending or JobState.Processing)
+        {
+            // Cancelled while it ran (or between its claim and its start): dead, whatever retries are left.
+            var cancelled = job.State == JobState.Pending
+                ? Transitions.Cancelled(job, cancel, now)
+                : Transitions.CancelledRun(job, new AttemptResult(null, reason, job.StartedAt ?? now, now),
+                    $"{cancel}; its worker {workerId} died before it ended ({reason})", workerId, settings);
+            return ClaimedJob.FinishFile(home, path, cancelled) == FinishOutcome.Finished
+                ? new RecoveredJob(job.Id, workerId, JobState.Dead, cancel)
+                : null;
         }
 
         if (job.State == JobState.Pending)

@@ -133,6 +133,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
             Log($"{fenced.JobId}: stopping before this worker's late finish of run {fenced.Run} could be noted in its history (see its log)");
         }
         SetState("stopping", null, writeNow: true);
+        CancelRequests.RemoveStray(home, Id);
         try
         {
             Directory.Delete(home.ProcessingFolder(Id));
@@ -263,6 +264,11 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
     private void Run(ClaimedJob claimed, CancellationToken abort)
     {
         var job = claimed.Job;
+        if (CancelRequests.Read(home, Id, job.Id) is { } early)
+        {
+            FinishCancelledBeforeStart(claimed, early, abort);
+            return;
+        }
         var attempt = job.Attempts + 1;
         SetState("busy", job.Id);
         Log($"running {job.Id} (attempt {attempt} of {job.MaxRetries + 1}): {job.Command}");
@@ -289,8 +295,12 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
             result = result with { Error = FenceReason(since) };
         }
 
-        var final = Transitions.Finished(job, result, Id, _settings.Current);
+        // A cancel request (ARCHITECTURE.md, "Cancel"): the run was killed for it, so the job goes dead, not failed.
+        var final = !result.Succeeded && CancelRequests.Read(home, Id, job.Id) is { } cancelled
+            ? Transitions.CancelledRun(job, result, $"{cancelled}; its processes were killed while it ran on worker {Id}", Id, _settings.Current)
+            : Transitions.Finished(job, result, Id, _settings.Current);
         var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
+        CancelRequests.Remove(home, Id, job.Id);
         if (_finishTrouble.Cleared(DateTime.UtcNow) is { } tried)
         {
             Log($"the file system answered again for {job.Id} after {tried.TotalSeconds:0} s of retries");
@@ -319,6 +329,38 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
             _ => $"{job.Id} could not be moved to {final.State}/ (id taken); moved to rejected/",
         });
         SetState("idle", null);
+    }
+
+    /// <summary>A cancel request came between the claim and the start: the job goes dead without running.</summary>
+    private void FinishCancelledBeforeStart(ClaimedJob claimed, string reason, CancellationToken abort)
+    {
+        var final = Transitions.Cancelled(claimed.Job, reason, DateTime.UtcNow);
+        var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
+        CancelRequests.Remove(home, Id, claimed.Job.Id);
+        Log($"{claimed.Job.Id} {(outcome == FinishOutcome.Finished ? "dead" : outcome.ToString().ToLowerInvariant())} before it started ({reason})");
+    }
+
+    /// <summary>
+    /// At each heartbeat: a cancel request for the running job stops it (the way a `cancel` on
+    /// another host reaches it; on this host `cancel` has already killed its processes), and
+    /// requests for jobs no longer here are removed.
+    /// </summary>
+    private void CheckCancel()
+    {
+        try
+        {
+            if (Volatile.Read(ref _running) is { } run && run.Reason is null && _currentJob is { } job
+                && CancelRequests.Read(home, Id, job) is { } reason)
+            {
+                run.Stop(reason);
+                Log($"{job}: stopping the run for a cancel request");
+            }
+            CancelRequests.RemoveStray(home, Id);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The file system hiccups: the next heartbeat looks again (the fence handles a lasting outage).
+        }
     }
 
     /// <summary>
@@ -388,6 +430,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
                 {
                     await Task.Delay(RecordDelay, stop);
                     CheckFence();
+                    CheckCancel();
                     if (DateTime.UtcNow < beatDue)
                     {
                         TryWriteRecord();
@@ -400,6 +443,7 @@ internal sealed class Worker(QueueHome home, string id, TextWriter log)
                 return;
             }
             CheckFence();
+            CheckCancel();
             beatDue = DateTime.UtcNow + interval;
             try
             {

@@ -78,4 +78,27 @@ internal static class Transitions
         WorkerId = null,
         UpdatedAt = UtcTimestamp.Truncate(now),
     };
+
+    /// <summary>`cancel` of a job that is not running (pending, scheduled, failed): dead, no attempt counted.</summary>
+    public static Job Cancelled(Job job, string reason, DateTime now) => job with
+    {
+        State = JobState.Dead,
+        NotBefore = null,
+        WorkerId = null,
+        FinishedAt = UtcTimestamp.Truncate(now),
+        LastError = reason,
+        UpdatedAt = UtcTimestamp.Truncate(now),
+    };
+
+    /// <summary>
+    /// `cancel` of a running job: the attempt is recorded like any other (attempts + 1, a history
+    /// entry with the reason), but the job goes dead whatever retries are left.
+    /// </summary>
+    public static Job CancelledRun(Job job, AttemptResult result, string reason, string? workerId, Settings settings)
+    {
+        var finished = Finished(job, result with { Error = reason }, workerId, settings);
+        var history = finished.History!.ToList();
+        history[^1] = history[^1] with { Outcome = JobState.Dead, Error = reason };
+        return finished with { State = JobState.Dead, NotBefore = null, LastError = reason, History = history };
+    }
 }

@@ -8,14 +8,15 @@ namespace QueueCtl.Storage;
 internal static class DeadLetterQueue
 {
     /// <summary>
-    /// Rewrites dead/&lt;id&gt;.json as pending (attempts 0, history kept), then renames it into
-    /// pending/ without replace. False when there is no such dead job, or another retry took it
-    /// meanwhile (it vanished from dead/: a normal outcome when two callers retry at once). A
-    /// different job already pending under this id is a conflict (Failure), and changes nothing.
+    /// Rewrites dead/&lt;id&gt;.json (or, for `retry`, completed/&lt;id&gt;.json) as pending
+    /// (attempts 0, history kept), then renames it into pending/ without replace. False when there
+    /// is no such job, or another retry took it meanwhile (it vanished: a normal outcome when two
+    /// callers retry at once). A different job already pending under this id is a conflict
+    /// (Failure), and changes nothing.
     /// </summary>
-    public static bool Revive(QueueHome home, string id)
+    public static bool Revive(QueueHome home, string id, string from = JobState.Dead)
     {
-        var path = home.JobPath(JobState.Dead, id);
+        var path = home.JobPath(from, id);
         Job job;
         try
         {
@@ -27,7 +28,7 @@ internal static class DeadLetterQueue
         }
         catch (JsonException e)
         {
-            throw Failure.Operation($"The dead job file '{path}' is corrupt: {e.Message}");
+            throw Failure.Operation($"The {from} job file '{path}' is corrupt: {e.Message}");
         }
         if (File.Exists(home.JobPath(JobState.Pending, id)))
         {

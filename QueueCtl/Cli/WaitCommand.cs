@@ -1,0 +1,248 @@
+using System.Collections.Concurrent;
+using QueueCtl.Config;
+using QueueCtl.Jobs;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Cli;
+
+[CommandLine.Verb("wait", HelpText = "Block until jobs are completed or dead: exit 0 all completed, 1 any dead, 124 on timeout.")]
+internal sealed class WaitOptions : DataOptions
+{
+    [CommandLine.Value(0, MetaName = "id", HelpText = "The jobs to wait for.")]
+    public IEnumerable<string> Ids { get; set; } = [];
+
+    [CommandLine.Option("all", HelpText = "Every job not yet finished when wait starts.")]
+    public bool All { get; set; }
+
+    [CommandLine.Option("timeout", MetaValue = "DURATION", HelpText = "Give up after this long (30s, 5m, 1h): exit 124.")]
+    public string? Timeout { get; set; }
+}
+
+/// <summary>
+/// Waits on inotify (a FileSystemWatcher on completed/ and dead/), as the workers do, with a slow
+/// full re-check in case the kernel's event queue overflowed. ARCHITECTURE.md, "wait".
+/// </summary>
+internal static class WaitCommand
+{
+    public const int TimedOut = 124;
+
+    /// <summary>The safety re-check of every awaited job; events normally come long before.</summary>
+    private static readonly TimeSpan SafetyCheck = TimeSpan.FromSeconds(2);
+
+    private sealed record Outcome(string Id, string State, string? LastError);
+
+    public static int Run(WaitOptions options, CliConsole console)
+    {
+        var ids = options.Ids.ToList();
+        if (options.All == (ids.Count > 0))
+        {
+            throw Failure.Usage("Give the ids of the jobs to wait for, or --all.");
+        }
+        foreach (var id in ids.Where(i => !JobId.IsValid(i)))
+        {
+            throw Failure.Usage($"Invalid id '{id}': an id is {JobId.Rule}.");
+        }
+        TimeSpan? timeout = options.Timeout is null ? null : Duration.Parse(options.Timeout, "timeout");
+        var home = options.ResolveHome();
+        if (!home.Exists)
+        {
+            throw Failure.Operation($"No queue home at '{home.Root}'; run 'queuectl init' first.");
+        }
+        var store = new JobStore(home);
+        var deadline = timeout is { } t ? Environment.TickCount64 + (long)t.TotalMilliseconds : long.MaxValue;
+
+        using var watcher = new Watch(home);
+        if (options.All)
+        {
+            ids = [.. new[] { JobState.Pending, JobState.Processing, JobState.Failed }
+                .SelectMany(store.Files)
+                .Select(p => Path.GetFileNameWithoutExtension(p)!)
+                .Distinct(StringComparer.Ordinal)
+                .Order(StringComparer.Ordinal)];
+        }
+        else
+        {
+            ids = [.. ids.Distinct(StringComparer.Ordinal)];
+            // Twice: a job moving from failed/ to processing/ can be missed by one look through the folders.
+            var unknown = ids.FirstOrDefault(id => store.Locate(id) is null && store.Locate(id) is null);
+            if (unknown is not null)
+            {
+                throw Failure.Operation($"No job with id '{unknown}'; nothing was waited for.");
+            }
+        }
+
+        var waiting = new HashSet<string>(ids, StringComparer.Ordinal);
+        var missing = new Dictionary<string, int>(StringComparer.Ordinal);
+        var done = new List<Outcome>();
+        void Report(Outcome outcome)
+        {
+            waiting.Remove(outcome.Id);
+            done.Add(outcome);
+            if (!options.Json)
+            {
+                console.Out.WriteLine(outcome.State == JobState.Completed ? $"{outcome.Id} completed"
+                    : outcome.State == JobState.Dead ? $"{outcome.Id} dead: {outcome.LastError ?? "no error recorded"}"
+                    : $"{outcome.Id} is gone (removed while waited for)");
+                console.Out.Flush();
+            }
+        }
+        void Check(IEnumerable<string> candidates, bool full)
+        {
+            foreach (var id in candidates.Where(waiting.Contains).ToList())
+            {
+                if (Finished(home, id) is { } outcome)
+                {
+                    Report(outcome);
+                }
+                else if (full && store.Locate(id) is null)
+                {
+                    // Found nowhere: between two renames for a moment, or removed. Gone only when it lasts.
+                    missing[id] = missing.GetValueOrDefault(id) + 1;
+                    if (missing[id] >= 2)
+                    {
+                        Report(new Outcome(id, "gone", null));
+                    }
+                }
+                else if (full)
+                {
+                    missing.Remove(id);
+                }
+            }
+        }
+
+        Check(ids, full: true);
+        var nextFull = Environment.TickCount64 + (long)SafetyCheck.TotalMilliseconds;
+        while (waiting.Count > 0)
+        {
+            var now = Environment.TickCount64;
+            if (now >= deadline)
+            {
+                break;
+            }
+            if (now >= nextFull || watcher.Overflowed)
+            {
+                Check([.. waiting], full: true);
+                nextFull = now + (long)SafetyCheck.TotalMilliseconds;
+                continue;
+            }
+            watcher.WaitOne(TimeSpan.FromMilliseconds(Math.Min(nextFull, deadline) - now));
+            Check(watcher.Drain(), full: false);
+        }
+
+        var timedOut = waiting.Count > 0;
+        if (options.Json)
+        {
+            var all = done.Concat(waiting.Select(id => new Outcome(id, store.Locate(id)?.State ?? "gone", null)))
+                .ToDictionary(o => o.Id, StringComparer.Ordinal);
+            Output.Json(console.Out, w =>
+            {
+                w.WriteStartArray();
+                foreach (var id in ids)
+                {
+                    var o = all[id];
+                    w.WriteStartObject();
+                    w.WriteString("id", o.Id);
+                    w.WriteString("state", o.State);
+                    if (o.LastError is not null)
+                    {
+                        w.WriteString("last_error", o.LastError);
+                    }
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            });
+        }
+        if (timedOut)
+        {
+            console.Error.WriteLine($"queuectl: timed out after {Duration.Seconds(timeout!.Value.TotalSeconds)} s; still not finished: {string.Join(", ", waiting.Order(StringComparer.Ordinal))}.");
+            return TimedOut;
+        }
+        return done.All(o => o.State == JobState.Completed) ? 0 : Failure.OperationFailed;
+    }
+
+    /// <summary>The job's outcome when it is in completed/ or dead/ now, else null.</summary>
+    private static Outcome? Finished(QueueHome home, string id)
+    {
+        if (File.Exists(home.JobPath(JobState.Completed, id)))
+        {
+            return new Outcome(id, JobState.Completed, null);
+        }
+        var dead = JobStore.Read(JobState.Dead, home.JobPath(JobState.Dead, id));
+        return dead is null ? null : new Outcome(id, JobState.Dead, dead.Job?.LastError ?? dead.Error);
+    }
+
+    /// <summary>Names arriving in completed/ and dead/, as inotify reports them.</summary>
+    private sealed class Watch : IDisposable
+    {
+        private readonly List<FileSystemWatcher> _watchers = [];
+        private readonly ConcurrentQueue<string> _names = new();
+        private readonly SemaphoreSlim _signal = new(0);
+        private volatile bool _overflowed;
+
+        public Watch(QueueHome home)
+        {
+            foreach (var state in new[] { JobState.Completed, JobState.Dead })
+            {
+                var watcher = new FileSystemWatcher(home.StateFolder(state))
+                {
+                    NotifyFilter = NotifyFilters.FileName,
+                    IncludeSubdirectories = false,
+                };
+                watcher.Created += (_, e) => Add(e.Name);
+                watcher.Renamed += (_, e) => Add(e.Name);
+                watcher.Error += (_, _) =>
+                {
+                    _overflowed = true;
+                    Release();
+                };
+                watcher.EnableRaisingEvents = true;
+                _watchers.Add(watcher);
+            }
+        }
+
+        public bool Overflowed
+        {
+            get
+            {
+                var was = _overflowed;
+                _overflowed = false;
+                return was;
+            }
+        }
+
+        public void WaitOne(TimeSpan within) => _signal.Wait(within > TimeSpan.Zero ? within : TimeSpan.Zero);
+
+        public List<string> Drain()
+        {
+            var names = new List<string>();
+            while (_names.TryDequeue(out var name))
+            {
+                names.Add(name);
+            }
+            return names;
+        }
+
+        private void Add(string? name)
+        {
+            if (name is not null && QueueHome.IsJobFileName(name))
+            {
+                _names.Enqueue(Path.GetFileNameWithoutExtension(name));
+                Release();
+            }
+        }
+
+        private void Release()
+        {
+            if (_signal.CurrentCount == 0)
+            {
+                _signal.Release();
+            }
+        }
+
+        public void Dispose()
+        {
+            _watchers.ForEach(w => w.Dispose());
+            _signal.Dispose();
+        }
+    }
+}
