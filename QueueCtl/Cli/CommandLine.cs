@@ -93,6 +93,10 @@ internal static class CommandLineEntry
             h.AdditionalNewLineAfterOption = false;
             h.AddDashesToOption = true;
             h.MaximumDisplayWidth = 80;
+            if (result.TypeInfo.Current == typeof(NullInstance))
+            {
+                h.AddPostOptionsLine("--home DIR, --json and --quiet go before or after the command; 'queuectl help COMMAND' or 'queuectl COMMAND -h' shows its options.");
+            }
             return h;
         }, e => e, verbsIndex: true);
         return help.ToString().TrimEnd() + Environment.NewLine;

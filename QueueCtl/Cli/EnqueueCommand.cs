@@ -38,7 +38,7 @@ internal sealed class EnqueueOptions : DataOptions, ITakesCommandArguments
     [Option("file", MetaValue = "F", HelpText = "Read jobs from F, one JSON object per line.")]
     public string? File { get; set; }
 
-    [Option("env", MetaValue = "K=V|K", HelpText = "Set K in the job's environment (repeatable); K alone copies K from here.")]
+    [Option("env", MetaValue = "K[=V]", HelpText = "Set K in the job's environment (repeatable); K alone copies K from here.")]
     public IEnumerable<string> Env { get; set; } = [];
 
     [Option("env-all", HelpText = "Copy this whole environment into the job (not QUEUECTL_*); --env and JSON \"env\" win over it.")]

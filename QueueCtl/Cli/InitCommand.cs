@@ -2,7 +2,7 @@ using CommandLine;
 
 namespace QueueCtl.Cli;
 
-[Verb("init", HelpText = "Create the queue home and its folders, and missing parent folders as mkdir -p does (safe to repeat).")]
+[Verb("init", HelpText = "Create the queue home, its folders and missing parents (safe to repeat).")]
 internal sealed class InitOptions : CommonOptions
 {
 }
