@@ -71,13 +71,15 @@ public class QueueHomeTests
     }
 
     [Test]
-    public void ReadOnlyCommands_DoNotCreateAMissingHome()
+    public void ReadOnlyCommands_DoNotCreateAMissingHome_AndSayItDoesNotExist()
     {
         using var home = new TempHome(create: false);
 
-        home.Ok("status");
-        home.Ok("list");
+        var status = home.Run("status");
+        var list = home.Run("list");
 
+        Assert.That((status.ExitCode, list.ExitCode), Is.EqualTo((1, 1)));
+        Assert.That(status.Stderr, Does.Contain("does not exist"));
         Assert.That(Directory.Exists(home.Root), Is.False);
     }
 }

@@ -24,10 +24,14 @@ public sealed class TempHome : IDisposable
 
     public string PathOf(params string[] parts) => Path.Combine([Root, .. parts]);
 
-    public CliResult Run(params string[] args) => QueueCtlProcess.Run([.. args, "--home", Root], workingDirectory: Parent);
+    public CliResult Run(params string[] args) => QueueCtlProcess.Run(WithHome(args), workingDirectory: Parent);
 
     public CliResult RunWithInput(string stdin, params string[] args) =>
-        QueueCtlProcess.Run([.. args, "--home", Root], stdin: stdin, workingDirectory: Parent);
+        QueueCtlProcess.Run(WithHome(args), stdin: stdin, workingDirectory: Parent);
+
+    /// <summary>--home goes before any `--`: the words after it are a command (enqueue -- CMD ARGS…).</summary>
+    private string[] WithHome(string[] args) =>
+        [.. args.TakeWhile(a => a != "--"), "--home", Root, .. args.SkipWhile(a => a != "--")];
 
     /// <summary>Runs a command that must succeed and returns its stdout.</summary>
     public string Ok(params string[] args)

@@ -20,8 +20,10 @@ internal static class CommandLineEntry
     public static string Version =>
         typeof(CommandLineEntry).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
-    public static int Run(string[] args, CliConsole console)
+    public static int Run(string[] rawArgs, CliConsole console)
     {
+        var (normalized, afterDashDash) = ArgumentConventions.Normalize(rawArgs);
+        var (args, lists) = ArgumentConventions.TakeListOptions(normalized, Verbs);
         using var parser = new Parser(settings =>
         {
             settings.HelpWriter = null;
@@ -33,6 +35,15 @@ internal static class CommandLineEntry
         if (result is NotParsed<object> notParsed)
         {
             return Refuse(result, notParsed.Errors.ToList(), args, console);
+        }
+        ArgumentConventions.Assign(result.Value, lists);
+        if (afterDashDash is not null)
+        {
+            if (result.Value is not ITakesCommandArguments takesCommand)
+            {
+                throw Failure.Usage("This command takes no '--'; it is for a command to run, as in `queuectl enqueue -- CMD ARGS…`.");
+            }
+            takesCommand.CommandArguments = afterDashDash;
         }
 
         return result.Value switch
@@ -90,6 +101,10 @@ internal static class CommandLineEntry
             h.AdditionalNewLineAfterOption = false;
             h.AddDashesToOption = true;
             h.MaximumDisplayWidth = 80;
+            if (result.TypeInfo.Current == typeof(NullInstance))
+            {
+                h.AddPostOptionsLine("--home DIR, --json and --quiet go before or after the command; 'queuectl help COMMAND' or 'queuectl COMMAND -h' shows its options.");
+            }
             return h;
         }, e => e, verbsIndex: true);
         return help.ToString().TrimEnd() + Environment.NewLine;

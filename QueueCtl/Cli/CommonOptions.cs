@@ -9,8 +9,33 @@ internal abstract class CommonOptions
     [Option("home", MetaValue = "DIR", HelpText = "Queue home (default: $QUEUECTL_HOME, else ~/.queuectl).")]
     public string? Home { get; set; }
 
-    /// <summary>The home of this command; an existing home that others can write to is refused (see QueueHome.RefuseIfUnsafe).</summary>
+    /// <summary>
+    /// The home of a command that reads or changes what is there: one that does not exist is
+    /// refused in one sentence (a mistyped --home must not look like an empty queue) and is not created.
+    /// </summary>
     public QueueHome ResolveHome()
+    {
+        var home = QueueHome.Resolve(Home);
+        if (!home.Exists)
+        {
+            if (File.Exists(home.Root))
+            {
+                throw Failure.Operation($"The queue home {home.Root} is a file, not a folder.");
+            }
+            var option = Home is null ? "" : $" --home {ArgumentConventions.ShellQuote(home.Root)}";
+            throw Failure.Operation(
+                $"The queue home {home.Root} does not exist; create it with `queuectl init{option}` (enqueue and worker start also create it).");
+        }
+        home.RefuseIfUnsafe();
+        return home;
+    }
+
+    /// <summary>
+    /// The home of a command that creates it on first use (init, enqueue, worker start, config set,
+    /// dashboard): an existing one must be safe (QueueHome.RefuseIfUnsafe); the command calls
+    /// EnsureCreated once the request is accepted.
+    /// </summary>
+    public QueueHome ResolveHomeCreatedOnFirstUse()
     {
         var home = QueueHome.Resolve(Home);
         home.RefuseIfUnsafe();

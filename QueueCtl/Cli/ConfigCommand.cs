@@ -20,7 +20,7 @@ internal static class ConfigCommand
 {
     public static int Run(ConfigOptions options, CliConsole console)
     {
-        var home = options.ResolveHome();
+        var home = options.Action == "set" ? options.ResolveHomeCreatedOnFirstUse() : options.ResolveHome();
         switch (options.Action)
         {
             case "set":

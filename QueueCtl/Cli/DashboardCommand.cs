@@ -25,7 +25,7 @@ internal static class DashboardCommand
         {
             throw Failure.Usage($"--bind takes an IP address (such as 127.0.0.1 or ::1), not '{options.Bind}'.");
         }
-        var home = options.ResolveHome();
+        var home = options.ResolveHomeCreatedOnFirstUse();
         home.EnsureCreated();
         return DashboardServer.Run(home, options.Bind, options.Port, console);
     }

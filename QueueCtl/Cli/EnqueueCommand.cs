@@ -8,8 +8,8 @@ using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;
 
-[Verb("enqueue", HelpText = "Add a job: a JSON object, --command, or JSON Lines from --file F or '-' (stdin).")]
-internal sealed class EnqueueOptions : DataOptions
+[Verb("enqueue", HelpText = "Add a job: a JSON object, --command CMD, -- CMD ARGS…, or JSON Lines from --file F or '-' (stdin).")]
+internal sealed class EnqueueOptions : DataOptions, ITakesCommandArguments
 {
     [Value(0, MetaName = "json", HelpText = "The job as a JSON object (at least \"command\"), or - to read JSON Lines from stdin.")]
     public string? JobJson { get; set; }
@@ -37,17 +37,40 @@ internal sealed class EnqueueOptions : DataOptions
 
     [Option("file", MetaValue = "F", HelpText = "Read jobs from F, one JSON object per line.")]
     public string? File { get; set; }
+
+    [Option("env", MetaValue = "K[=V]", HelpText = "Set K in the job's environment (repeatable); K alone copies K from here.")]
+    public IEnumerable<string> Env { get; set; } = [];
+
+    [Option("env-all", HelpText = "Copy this whole environment into the job (not QUEUECTL_*); --env and JSON \"env\" win over it.")]
+    public bool EnvAll { get; set; }
+
+    /// <summary>Words after the JSON: only there to say that `enqueue echo hi` wants `--`.</summary>
+    [Value(1, MetaName = "more", Hidden = true)]
+    public IEnumerable<string> MoreWords { get; set; } = [];
+
+    /// <summary>`enqueue -- CMD ARGS…`: the words after `--`, set by <see cref="CommandLineEntry"/>.</summary>
+    public IReadOnlyList<string>? CommandArguments { get; set; }
 }
 
 internal static class EnqueueCommand
 {
     public static int Run(EnqueueOptions options, CliConsole console)
     {
-        var sources = new[] { options.JobJson is not null, options.Command is not null, options.File is not null }.Count(x => x);
+        var sources = new[] { options.JobJson is not null, options.Command is not null, options.File is not null, options.CommandArguments is not null }.Count(x => x);
         if (sources != 1)
         {
-            throw Failure.Usage("Give exactly one of: a JSON job, --command CMD, --file F, or - for stdin.");
+            throw Failure.Usage("Give exactly one of: a JSON job, --command CMD, -- CMD ARGS…, --file F, or - for stdin.");
         }
+        if (options.CommandArguments is { } words)
+        {
+            if (words.Count == 0)
+            {
+                throw Failure.Usage("Nothing follows '--': give the command to run, as in `queuectl enqueue -- echo hi`.");
+            }
+            options.Command = ArgumentConventions.ShellJoin(words);
+        }
+        CheckIsJsonObject(options);
+        var environment = JobEnvironment.FromOptions(options);
         var flagsUsed = options.Id ?? options.RunAt ?? options.Delay ?? options.Timeout
             ?? options.MaxRetries?.ToString(CultureInfo.InvariantCulture) ?? options.Priority?.ToString(CultureInfo.InvariantCulture);
         if (options.Command is null && flagsUsed is not null)
@@ -55,18 +78,18 @@ internal static class EnqueueCommand
             throw Failure.Usage("--id, --max-retries, --priority, --run-at, --delay and --timeout go with --command; in JSON, use the job's keys.");
         }
 
-        var home = options.ResolveHome();
+        var home = options.ResolveHomeCreatedOnFirstUse();
         if (options.File is not null || options.JobJson == "-")
         {
             var lines = ReadLines(options.File, console);
             home.EnsureCreated();
-            return EnqueueLines(home, lines, options, console);
+            return EnqueueLines(home, lines, options, environment, console);
         }
 
         var json = options.Command is not null ? CommandToJson(options) : options.JobJson!;
         CheckArgumentsAreUtf8(options.Command ?? options.JobJson!);
         var settings = ConfigStore.Load(home);
-        var job = JobParser.Parse(json, Defaults(settings));
+        var job = Parse(json, environment, settings);
         CheckWrittenSize(job);
         home.EnsureCreated();
         new JobStore(home).Enqueue(job);
@@ -88,6 +111,40 @@ internal static class EnqueueCommand
 
     private static JobDefaults Defaults(Settings settings) =>
         new(settings.MaxRetries, Environment.CurrentDirectory, DateTime.UtcNow);
+
+    /// <summary>The job as given, checked; then, with --env or --env-all, again with its merged env.</summary>
+    private static Job Parse(string json, JobEnvironment environment, Settings settings)
+    {
+        var job = JobParser.Parse(json, Defaults(settings));
+        return environment.IsEmpty ? job : JobParser.Parse(environment.MergeInto(json), Defaults(settings));
+    }
+
+    /// <summary>`queuectl enqueue 'echo hi'` or `queuectl enqueue echo hi`: a command where a JSON job goes.</summary>
+    private static void CheckIsJsonObject(EnqueueOptions options)
+    {
+        if (options.JobJson is null or "-")
+        {
+            if (options.MoreWords.Any())
+            {
+                throw Failure.Usage($"Unexpected argument '{options.MoreWords.First()}'; a command to run goes after '--': `queuectl enqueue -- CMD ARGS…`.");
+            }
+            return;
+        }
+        if (options.JobJson.TrimStart().StartsWith('{'))
+        {
+            if (options.MoreWords.Any())
+            {
+                throw Failure.Usage($"Unexpected argument '{options.MoreWords.First()}' after the JSON job.");
+            }
+            return;
+        }
+        string[] words = [options.JobJson, .. options.MoreWords];
+        var text = string.Join(' ', words);
+        throw Failure.Usage(
+            $"'{Shorten(text)}' is not a JSON object; to enqueue a command write `queuectl enqueue -- {Shorten(text)}` or `--command {Shorten(ArgumentConventions.ShellQuote(text))}`.");
+    }
+
+    private static string Shorten(string text) => text.Length <= 80 ? text : text[..77] + "...";
 
     /// <summary>Input bytes are decoded strictly: a byte that is not UTF-8 refuses the whole input, never a silent U+FFFD.</summary>
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -175,7 +232,7 @@ internal static class EnqueueCommand
     }
 
     /// <summary>Each line is enqueued or refused on its own; the exit code is the worst refusal's.</summary>
-    private static int EnqueueLines(QueueHome home, string[] lines, EnqueueOptions options, CliConsole console)
+    private static int EnqueueLines(QueueHome home, string[] lines, EnqueueOptions options, JobEnvironment environment, CliConsole console)
     {
         var json = options.Json;
         var total = lines.Count(l => l.Trim().Length > 0);
@@ -194,7 +251,7 @@ internal static class EnqueueCommand
             }
             try
             {
-                var job = JobParser.Parse(line, Defaults(settings));
+                var job = Parse(line, environment, settings);
                 CheckWrittenSize(job);
                 store.Enqueue(job);
                 added.Add(job.Id);

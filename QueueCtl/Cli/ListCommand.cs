@@ -13,12 +13,23 @@ internal sealed class ListOptions : DataOptions
 
     [Option("limit", MetaValue = "N", HelpText = "At most N jobs.")]
     public int? Limit { get; set; }
+
+    [Value(0, MetaName = "state", HelpText = "Same as --state: list pending = list --state pending.")]
+    public string? StateArgument { get; set; }
 }
 
 internal static class ListCommand
 {
     public static int Run(ListOptions options, CliConsole console)
     {
+        if (options.StateArgument is not null)
+        {
+            if (options.State is not null && options.State != options.StateArgument)
+            {
+                throw Failure.Usage($"Give one state: '{options.StateArgument}' or --state {options.State}, not both.");
+            }
+            options.State = options.StateArgument;
+        }
         if (options.State is not null && !JobState.IsValid(options.State))
         {
             throw Failure.Usage($"Unknown state '{options.State}'; valid states are {string.Join(", ", JobState.All)}.");

@@ -15,11 +15,6 @@ internal static class RecoverCommand
     public static int Run(RecoverOptions options, CliConsole console)
     {
         var home = options.ResolveHome();
-        if (!home.Exists)
-        {
-            console.Out.WriteLine("Nothing to recover.");
-            return 0;
-        }
         var recovered = Recovery.RecoverDeadWorkers(home, ConfigStore.Load(home), selfId: null, DateTime.UtcNow);
         var stale = StaleFiles.Clean(home, DateTime.UtcNow);
         if (options.Json)

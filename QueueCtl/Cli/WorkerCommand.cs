@@ -47,7 +47,7 @@ internal static class WorkerCommand
         {
             throw Failure.Usage("--id takes one valid id, with --count 1.");
         }
-        var home = options.ResolveHome();
+        var home = options.ResolveHomeCreatedOnFirstUse();
         home.EnsureCreated();
         var ids = options.Id is not null ? [options.Id] : Enumerable.Range(0, options.Count).Select(_ => WorkerId.New()).ToList();
         if (options.Foreground)

@@ -125,7 +125,15 @@ internal sealed class CappedLog(string path, long maxBytes) : IDisposable
             if (_stream is null)
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                _stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 4096, useAsync: false);
+                // 0600 like the job files: a job's output may print what its env holds.
+                _stream = new FileStream(path, new FileStreamOptions
+                {
+                    Mode = FileMode.Create,
+                    Access = FileAccess.Write,
+                    Share = FileShare.Read,
+                    BufferSize = 4096,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                });
             }
             return _stream;
         }

@@ -8,6 +8,19 @@ namespace QueueCtl.Storage;
 internal static class AtomicFile
 {
     /// <summary>
+    /// Mode 0600 (the umask can only take bits away): a job's "env" may hold secrets (enqueue
+    /// --env, --env-all), and the rename keeps the mode, so no job file is readable by others,
+    /// even in a home whose mode was widened.
+    /// </summary>
+    public static FileStreamOptions NewPrivateFile => new()
+    {
+        Mode = FileMode.CreateNew,
+        Access = FileAccess.Write,
+        Share = FileShare.None,
+        UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+    };
+
+    /// <summary>
     /// Writes <paramref name="destination"/> atomically. With <paramref name="noReplace"/> an
     /// existing file is left alone and false is returned.
     /// </summary>
@@ -87,14 +100,14 @@ internal static class AtomicFile
         FileStream stream;
         try
         {
-            stream = new FileStream(staged, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            stream = new FileStream(staged, NewPrivateFile);
         }
         catch (DirectoryNotFoundException) when (home.Staging != home.Tmp && Directory.Exists(home.Tmp))
         {
             // A worker's staging folder is made at its start; recovery removes it when it judges the
             // worker dead (a lease that ran out while the worker was cut off): make it again.
             Directory.CreateDirectory(home.Staging);
-            stream = new FileStream(staged, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            stream = new FileStream(staged, NewPrivateFile);
         }
         using (stream)
         {
