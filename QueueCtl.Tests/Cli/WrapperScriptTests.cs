@@ -16,7 +16,7 @@ public class WrapperScriptTests
         try
         {
             File.Copy(Path.Combine(repo, "queuectl"), Path.Combine(copy, "queuectl"));
-            foreach (var buildFile in new[] { "Directory.Build.props", "Directory.Packages.props", "global.json" })
+            foreach (var buildFile in new[] { "Directory.Build.props", "Directory.Packages.props", "global.json", ".editorconfig" })
             {
                 File.Copy(Path.Combine(repo, buildFile), Path.Combine(copy, buildFile));
             }
