@@ -16,7 +16,10 @@ public class WrapperScriptTests
         try
         {
             File.Copy(Path.Combine(repo, "queuectl"), Path.Combine(copy, "queuectl"));
-            File.Copy(Path.Combine(repo, "Directory.Build.props"), Path.Combine(copy, "Directory.Build.props"));
+            foreach (var buildFile in new[] { "Directory.Build.props", "Directory.Packages.props", "global.json", ".editorconfig" })
+            {
+                File.Copy(Path.Combine(repo, buildFile), Path.Combine(copy, buildFile));
+            }
             CopySources(Path.Combine(repo, "QueueCtl"), Path.Combine(copy, "QueueCtl"));
 
             var first = Run(copy, "--version");

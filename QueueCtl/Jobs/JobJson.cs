@@ -28,12 +28,12 @@ internal sealed partial class JobJson : JsonSerializerContext
     /// Files are for people too: write `&gt;`, `&amp;` and non-ASCII as they are, not as \u escapes
     /// (the files are never embedded in HTML).
     /// </summary>
-    public static JobJson Files => s_files ??= new(new JsonSerializerOptions(Default.Options)
+    public static JobJson Files => _files ??= new(new JsonSerializerOptions(Default.Options)
     {
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     });
 
-    private static JobJson? s_files;
+    private static JobJson? _files;
 
     public static byte[] Serialize(Job job)
     {

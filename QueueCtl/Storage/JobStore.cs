@@ -124,8 +124,7 @@ internal sealed class JobStore(QueueHome home)
             try
             {
                 var name = Path.GetFileNameWithoutExtension(path);
-                var job = JobParser.Parse(bytes,
-                    new JobDefaults(0, null, File.GetLastWriteTimeUtc(path)), name) with { State = state };
+                var job = JobParser.Parse(bytes, new JobDefaults(0, null, File.GetLastWriteTimeUtc(path)), name) with { State = state };
                 return new StoredJob(state, path, job, null);
             }
             catch (Failure failure)
