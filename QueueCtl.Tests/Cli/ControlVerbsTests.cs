@@ -40,6 +40,24 @@ public class ControlVerbsTests
         Directory.GetFiles(home.PathOf("processing"), "*.cancel", SearchOption.AllDirectories);
 
     [Test]
+    public void WaitQueue_Default_WaitsForEveryUnfinishedJob_AnotherQueueHasNone()
+    {
+        using var home = new TempHome();
+        home.Ok("enqueue", "--command", "sleep 0.3", "--id", "q1");
+        home.Ok("enqueue", "--command", "exit 3", "--id", "q2", "--max-retries", "0");
+
+        var empty = home.Run("wait", "--queue", "nightly", "--timeout", "5s");
+        Assert.That(empty.ExitCode, Is.EqualTo(0), "until jobs carry a named queue, every job is in 'default'");
+        Assert.That(home.Run("wait", "--queue", "bad name").ExitCode, Is.EqualTo(2));
+
+        using var worker = new ForegroundWorker(home);
+        var result = home.Run("wait", "--queue", "default", "--timeout", "20s");
+
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+        Assert.That(result.Stdout, Does.Contain("q1 completed").And.Contain("q2 dead"));
+    }
+
+    [Test]
     public void Wait_ReturnsZeroOneOr124_PromptlyAfterTheJobsFinish()
     {
         using var home = new TempHome();

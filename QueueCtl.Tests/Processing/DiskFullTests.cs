@@ -26,6 +26,22 @@ public class DiskFullTests
     }
 
     [Test]
+    public void DetachedWorkerStart_OnAFullDisk_IsRefusedAtOnce_InsteadOfAnEmptyLog()
+    {
+        using var home = new TempHome(create: false);
+        using var disk = new SmallDisk(home.Root);
+        home.Ok("init");
+        disk.Fill();
+
+        var result = home.Run("worker", "start");
+
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+        Assert.That(result.Stderr, Does.Match(@"^queuectl: Cannot start workers: the queue home cannot be written \(No space left on device.*\)\.\n$"));
+        Assert.That(Directory.EnumerateFileSystemEntries(home.PathOf("workers")), Is.Empty, "no worker was started");
+        Assert.That(Directory.EnumerateFileSystemEntries(home.PathOf("tmp")), Is.Empty);
+    }
+
+    [Test]
     public void JobThatPrintsWhileTheDiskIsFull_IsFinishedOnceThereIsRoom_AndItsLostOutputIsRecorded()
     {
         using var home = new TempHome(create: false);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using QueueCtl.Config;
 using QueueCtl.Jobs;
+using QueueCtl.Processing;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;
@@ -16,6 +17,9 @@ internal sealed class WaitOptions : DataOptions
 
     [CommandLine.Option("timeout", MetaValue = "DURATION", HelpText = "Give up after this long (30s, 5m, 1h): exit 124.")]
     public string? Timeout { get; set; }
+
+    [CommandLine.Option("queue", MetaValue = "Q", HelpText = "Every job of queue Q not yet finished when wait starts.")]
+    public string? Queue { get; set; }
 }
 
 /// <summary>
@@ -34,9 +38,14 @@ internal static class WaitCommand
     public static int Run(WaitOptions options, CliConsole console)
     {
         var ids = options.Ids.ToList();
-        if (options.All == (ids.Count > 0))
+        if (options.Queue is { } queue && !JobId.IsValid(queue))
         {
-            throw Failure.Usage("Give the ids of the jobs to wait for, or --all.");
+            throw Failure.Usage($"Invalid queue name '{queue}': a queue name is {JobId.Rule}.");
+        }
+        var everyUnfinished = options.All || options.Queue is not null;
+        if (everyUnfinished == (ids.Count > 0))
+        {
+            throw Failure.Usage("Give the ids of the jobs to wait for, or --all, or --queue Q.");
         }
         foreach (var id in ids.Where(i => !JobId.IsValid(i)))
         {
@@ -52,7 +61,12 @@ internal static class WaitCommand
         var deadline = timeout is { } t ? Environment.TickCount64 + (long)t.TotalMilliseconds : long.MaxValue;
 
         using var watcher = new Watch(home);
-        if (options.All)
+        if (options.Queue is not null and not PauseState.DefaultQueue)
+        {
+            // Until jobs carry a named queue every job is in queue "default": another queue has none.
+            ids = [];
+        }
+        else if (everyUnfinished)
         {
             ids = [.. new[] { JobState.Pending, JobState.Processing, JobState.Failed }
                 .SelectMany(store.Files)

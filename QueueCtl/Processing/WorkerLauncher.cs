@@ -14,6 +14,26 @@ internal static class WorkerLauncher
     /// <summary>Starts one detached worker per id and waits until each has registered.</summary>
     public static void Start(QueueHome home, IReadOnlyList<string> workerIds, TimeSpan wait)
     {
+        // A detached worker on a full or read-only disk could not even write its log: say it here.
+        var probe = Path.Combine(home.Tmp, $".start-probe-{Environment.ProcessId}");
+        try
+        {
+            File.WriteAllBytes(probe, new byte[512]); // a data block, not only an inode
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            try
+            {
+                File.Delete(probe);
+            }
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
+            {
+                // As unwritable as the rest: nothing was made.
+            }
+            throw Failure.Operation($"Cannot start workers: the queue home cannot be written ({e.Message.TrimEnd('.')}).");
+        }
+
         foreach (var id in workerIds)
         {
             var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
