@@ -16,8 +16,6 @@ internal static partial class CommandRunner
     private const int StderrTailBytes = 2048;
     private static readonly TimeSpan PipeGrace = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>How long a kill waits for the run's processes to be gone.</summary>
-    private static readonly TimeSpan KillWait = TimeSpan.FromSeconds(2);
 
     /// <summary>The worker's own environment, read once: every job starts from it.</summary>
     private static readonly Lazy<Dictionary<string, string>> WorkerEnvironment = new(() =>
@@ -179,7 +177,7 @@ internal static partial class CommandRunner
     private static void Kill(int pid, string workerId, string jobId)
     {
         Native.Signal(-pid, SigKill);
-        JobProcesses.KillAll(workerId, jobId, KillWait);
+        JobProcesses.KillAll(workerId, jobId, Timing.KillWait);
     }
 
     /// <summary>The last N bytes written, for last_error.</summary>

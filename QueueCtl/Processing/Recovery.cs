@@ -17,7 +17,6 @@ internal sealed record RecoveredJob(string JobId, string FromWorker, string Stat
 /// </summary>
 internal static class Recovery
 {
-    private static readonly TimeSpan KillWait = TimeSpan.FromSeconds(1);
 
     public static List<RecoveredJob> RecoverDeadWorkers(QueueHome home, Settings settings, string? selfId, DateTime now)
     {
@@ -56,7 +55,7 @@ internal static class Recovery
             // Never twice at once: what is left on this host of the dead (or frozen) worker's runs
             // dies before its jobs can run again. Its guard normally killed them already; on another
             // host the worker's own fence did (ARCHITECTURE.md, "Liveness and fencing").
-            if (!JobProcesses.KillAll(workerId, null, KillWait))
+            if (!JobProcesses.KillAll(workerId, null, Timing.RecoveryKillWait))
             {
                 continue; // a process that does not die (uninterruptible sleep): its jobs wait for the next round
             }

@@ -1,0 +1,55 @@
+using QueueCtl.Storage;
+
+namespace QueueCtl.Processing;
+
+/// <summary>
+/// Every heartbeat interval, returns dead workers' jobs (Recovery) and now and then removes stale
+/// staging files: apart from the heartbeat, so that a slow recovery never delays a renewal. A
+/// worker that is itself fenced judges nobody until it has renewed again.
+/// </summary>
+internal sealed class RecoveryWatchdog(QueueHome home, string id, SettingsWatcher settings, Registration registration, Action<string> log)
+{
+    private readonly RepeatedFailure _trouble = new();
+
+    public async Task RunAsync(JobIndex index, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            var current = settings.Current;
+            try
+            {
+                await Task.Delay(Timing.HeartbeatInterval(current.WorkerLeaseSeconds), stop);
+                if (registration.Fenced(out _))
+                {
+                    continue;
+                }
+                var recovered = Recovery.RecoverDeadWorkers(home, current, id, DateTime.UtcNow);
+                StaleFiles.CleanNowAndThen(home, DateTime.UtcNow);
+                foreach (var job in recovered)
+                {
+                    log($"recovered {job.JobId} from {job.FromWorker}: now {job.State} ({job.Reason})");
+                }
+                if (recovered.Count > 0)
+                {
+                    index.Wake();
+                }
+                if (_trouble.Cleared(DateTime.UtcNow) is { } lasted)
+                {
+                    log($"recovery works again after {lasted.TotalSeconds:0} s of failures");
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                var kind = e is IOException or UnauthorizedAccessException ? "" : $" (unexpected {e.GetType().Name})";
+                if (_trouble.Occurred(DateTime.UtcNow, out var lasting))
+                {
+                    log($"recovery failed{kind}{lasting}: {e.Message}");
+                }
+            }
+        }
+    }
+}
