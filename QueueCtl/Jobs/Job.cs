@@ -10,14 +10,17 @@ namespace QueueCtl.Jobs;
 internal sealed record Job
 {
     [JsonPropertyName("id")] public required string Id { get; init; }
-    [JsonPropertyName("command")] public required string Command { get; init; }
-    [JsonPropertyName("state")] public required string State { get; init; }
 
-    /// <summary>The named queue; absent (null) is <see cref="DefaultQueue"/>, which is never written.</summary>
+    /// <summary>
+    /// The named queue; absent (null) is <see cref="DefaultQueue"/>, which is never written. Right
+    /// after the id, so the first few hundred bytes of a file name its queue (QueueOfFile).
+    /// </summary>
     [JsonPropertyName("queue")] public string? Queue { get; init; }
 
     /// <summary>Free labels (each follows the id rules), for `list --label`; absent when none.</summary>
     [JsonPropertyName("labels")] public List<string>? Labels { get; init; }
+    [JsonPropertyName("command")] public required string Command { get; init; }
+    [JsonPropertyName("state")] public required string State { get; init; }
     [JsonPropertyName("attempts")] public int Attempts { get; init; }
     [JsonPropertyName("max_retries")] public int MaxRetries { get; init; }
     [JsonPropertyName("created_at")] public DateTime CreatedAt { get; init; }
