@@ -41,6 +41,12 @@ internal sealed class EnqueueOptions : DataOptions, ITakesCommandArguments
     [Option("env", MetaValue = "K[=V]", HelpText = "Set K in the job's environment (repeatable); K alone copies K from here.")]
     public IEnumerable<string> Env { get; set; } = [];
 
+    [Option("queue", MetaValue = "Q", HelpText = "Put the job(s) in queue Q (default: the JSON's \"queue\", else default).")]
+    public string? Queue { get; set; }
+
+    [Option("label", MetaValue = "L", HelpText = "Add label L to the job(s) (repeatable), kept in \"labels\".")]
+    public IEnumerable<string> Label { get; set; } = [];
+
     [Option("env-all", HelpText = "Copy this whole environment into the job (not QUEUECTL_*); --env and JSON \"env\" win over it.")]
     public bool EnvAll { get; set; }
 
@@ -71,6 +77,7 @@ internal static class EnqueueCommand
         }
         CheckIsJsonObject(options);
         var environment = JobEnvironment.FromOptions(options);
+        var placement = Placement.FromOptions(options);
         var flagsUsed = options.Id ?? options.RunAt ?? options.Delay ?? options.Timeout
             ?? options.MaxRetries?.ToString(CultureInfo.InvariantCulture) ?? options.Priority?.ToString(CultureInfo.InvariantCulture);
         if (options.Command is null && flagsUsed is not null)
@@ -83,13 +90,13 @@ internal static class EnqueueCommand
         {
             var lines = ReadLines(options.File, console);
             home.EnsureCreated();
-            return EnqueueLines(home, lines, options, environment, console);
+            return EnqueueLines(home, lines, options, environment, placement, console);
         }
 
         var json = options.Command is not null ? CommandToJson(options) : options.JobJson!;
         CheckArgumentsAreUtf8(options.Command ?? options.JobJson!);
         var settings = ConfigStore.Load(home);
-        var job = Parse(json, environment, settings);
+        var job = placement.Apply(Parse(json, environment, settings));
         CheckWrittenSize(job);
         home.EnsureCreated();
         new JobStore(home).Enqueue(job);
@@ -117,6 +124,30 @@ internal static class EnqueueCommand
     {
         var job = JobParser.Parse(json, Defaults(settings));
         return environment.IsEmpty ? job : JobParser.Parse(environment.MergeInto(json), Defaults(settings));
+    }
+
+    /// <summary>
+    /// --queue and --label, checked before anything is read or written; they apply to every job of
+    /// the request like --env: --queue wins over the JSON's "queue", --label adds to its "labels".
+    /// </summary>
+    private sealed record Placement(string? Queue, List<string>? Labels)
+    {
+        public static Placement FromOptions(EnqueueOptions options) => new(
+            options.Queue is null ? null : JobParser.NormalizeQueue(options.Queue, "--queue") ?? Job.DefaultQueue,
+            JobParser.NormalizeLabels(options.Label, "--label"));
+
+        public Job Apply(Job job)
+        {
+            if (Queue is not null)
+            {
+                job = job with { Queue = Queue == Job.DefaultQueue ? null : Queue };
+            }
+            if (Labels is not null)
+            {
+                job = job with { Labels = JobParser.NormalizeLabels([.. job.Labels ?? [], .. Labels], "--label") };
+            }
+            return job;
+        }
     }
 
     /// <summary>`queuectl enqueue 'echo hi'` or `queuectl enqueue echo hi`: a command where a JSON job goes.</summary>
@@ -232,7 +263,7 @@ internal static class EnqueueCommand
     }
 
     /// <summary>Each line is enqueued or refused on its own; the exit code is the worst refusal's.</summary>
-    private static int EnqueueLines(QueueHome home, string[] lines, EnqueueOptions options, JobEnvironment environment, CliConsole console)
+    private static int EnqueueLines(QueueHome home, string[] lines, EnqueueOptions options, JobEnvironment environment, Placement placement, CliConsole console)
     {
         var json = options.Json;
         var total = lines.Count(l => l.Trim().Length > 0);
@@ -251,7 +282,7 @@ internal static class EnqueueCommand
             }
             try
             {
-                var job = Parse(line, environment, settings);
+                var job = placement.Apply(Parse(line, environment, settings));
                 CheckWrittenSize(job);
                 store.Enqueue(job);
                 added.Add(job.Id);

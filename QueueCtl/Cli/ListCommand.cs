@@ -5,7 +5,7 @@ using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;
 
-[Verb("list", HelpText = "List jobs, oldest first.")]
+[Verb("list", HelpText = "List jobs, oldest first; filters combine (AND).")]
 internal sealed class ListOptions : DataOptions
 {
     [Option("state", MetaValue = "S", HelpText = "Only this state: pending, processing, completed, failed or dead.")]
@@ -13,6 +13,18 @@ internal sealed class ListOptions : DataOptions
 
     [Option("limit", MetaValue = "N", HelpText = "At most N jobs.")]
     public int? Limit { get; set; }
+
+    [Option("queue", MetaValue = "Q", HelpText = "Only jobs of queue Q.")]
+    public string? Queue { get; set; }
+
+    [Option("label", MetaValue = "L", HelpText = "Only jobs with label L (repeatable: every one).")]
+    public IEnumerable<string> Label { get; set; } = [];
+
+    [Option("grep", MetaValue = "TEXT", HelpText = "Only jobs whose id or command contains TEXT (any case).")]
+    public string? Grep { get; set; }
+
+    [Option("newest", HelpText = "Newest first.")]
+    public bool Newest { get; set; }
 
     [Value(0, MetaName = "state", HelpText = "Same as --state: list pending = list --state pending.")]
     public string? StateArgument { get; set; }
@@ -39,14 +51,15 @@ internal static class ListCommand
             throw Failure.Usage("--limit must be a positive number.");
         }
 
+        var filter = JobFilter.Create(options.Queue, options.Label, options.Grep);
+
         var store = new JobStore(options.ResolveHome());
         var states = options.State is null ? JobState.All : [options.State];
-        var jobs = states
-            .SelectMany(store.ReadAll)
-            .OrderBy(s => s.Job?.CreatedAt ?? DateTime.MaxValue)
-            .ThenBy(s => s.Id, StringComparer.Ordinal)
-            .Take(options.Limit ?? int.MaxValue)
-            .ToList();
+        var matching = states.SelectMany(store.ReadAll).Where(filter.Matches);
+        var ordered = options.Newest
+            ? matching.OrderByDescending(s => s.Job?.CreatedAt ?? DateTime.MinValue).ThenByDescending(s => s.Id, StringComparer.Ordinal)
+            : matching.OrderBy(s => s.Job?.CreatedAt ?? DateTime.MaxValue).ThenBy(s => s.Id, StringComparer.Ordinal);
+        var jobs = ordered.Take(options.Limit ?? int.MaxValue).ToList();
 
         if (options.Json)
         {
@@ -75,24 +88,28 @@ internal static class ListCommand
 
         if (jobs.Count == 0)
         {
-            console.Out.WriteLine(options.State is null ? "No jobs." : $"No {options.State} jobs.");
+            var what = options.State is null ? "jobs" : $"{options.State} jobs";
+            console.Out.WriteLine(filter.IsEmpty ? $"No {what}." : $"No {what} match.");
             return 0;
         }
         var now = DateTime.UtcNow;
-        var rows = new List<string[]> { new[] { "ID", "STATE", "ATTEMPTS", "PRIORITY", "CREATED", "COMMAND" } };
+        // QUEUE only when a listed job is in a named queue: the common table stays as it was.
+        var showQueue = jobs.Any(s => s.Job?.Queue is not null);
+        string[] QueueColumn(string queue) => showQueue ? [queue] : [];
+        var rows = new List<string[]> { (string[])["ID", "STATE", .. QueueColumn("QUEUE"), "ATTEMPTS", "PRIORITY", "CREATED", "COMMAND"] };
         foreach (var stored in jobs)
         {
             if (stored.Job is { } job)
             {
                 rows.Add(
                 [
-                    job.Id, Output.State(stored.State), $"{job.Attempts}/{job.MaxRetries + 1}", Output.Number(job.EffectivePriority),
+                    job.Id, Output.State(stored.State), .. QueueColumn(job.QueueName), $"{job.Attempts}/{job.MaxRetries + 1}", Output.Number(job.EffectivePriority),
                     Output.Relative(job.CreatedAt, now), Output.Shorten(job.Command, 60),
                 ]);
             }
             else
             {
-                rows.Add([stored.Id, stored.State, "-", "-", "-", $"(unreadable: {stored.Error})"]);
+                rows.Add([stored.Id, stored.State, .. QueueColumn("-"), "-", "-", "-", $"(unreadable: {stored.Error})"]);
             }
         }
         Output.Table(console.Out, rows);

@@ -12,14 +12,30 @@ internal sealed class StatusOptions : DataOptions
 }
 
 /// <summary>
+/// One queue's unfinished jobs. Finished jobs (completed/, dead/) are not split by queue: that
+/// would read every finished file, and status must cost the same with a million of them.
+/// </summary>
+internal sealed class PerQueue
+{
+    public int Ready { get; set; }
+    public int Scheduled { get; set; }
+    public int Processing { get; set; }
+    public int Failed { get; set; }
+    public int Pending => Ready + Scheduled;
+}
+
+/// <summary>
 /// A snapshot of the queue's counts. Workers are judged the way recovery judges them (process
 /// gone on this host, or heartbeat older than worker-lease): <see cref="Workers"/> counts the live
 /// ones, <see cref="DeadWorkers"/> those still registered whose jobs the next recovery returns.
 /// </summary>
 internal sealed record QueueCounts(
     int Ready, int Scheduled, int Processing, int Completed, int Failed, int Dead, int Rejected, int Workers, DateTime? NextRun,
-    IReadOnlyList<WorkerRecord> LiveWorkers, IReadOnlyList<WorkerRecord> DeadWorkerRecords)
+    IReadOnlyList<WorkerRecord> LiveWorkers, IReadOnlyList<WorkerRecord> DeadWorkerRecords,
+    SortedDictionary<string, PerQueue> Queues)
 {
+    /// <summary>More than one queue has unfinished jobs, or the only one is not "default".</summary>
+    public bool SeveralQueues => Queues.Count > 1 || Queues.Count == 1 && !Queues.ContainsKey(Job.DefaultQueue);
     public int DeadWorkers => DeadWorkerRecords.Count;
 
     public int Pending => Ready + Scheduled;
@@ -45,6 +61,18 @@ internal sealed record QueueCounts(
         {
             w.WriteNull("next_run");
         }
+        w.WriteStartObject("queues");
+        foreach (var (name, counts) in Queues)
+        {
+            w.WriteStartObject(name);
+            w.WriteNumber("pending", counts.Pending);
+            w.WriteNumber("ready", counts.Ready);
+            w.WriteNumber("scheduled", counts.Scheduled);
+            w.WriteNumber("processing", counts.Processing);
+            w.WriteNumber("failed", counts.Failed);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
     }
 
     public static QueueCounts Take(QueueHome home, DateTime now)
@@ -52,6 +80,16 @@ internal sealed record QueueCounts(
         var store = new JobStore(home);
         int ready = 0, scheduled = 0;
         DateTime? next = null;
+        var queues = new SortedDictionary<string, PerQueue>(StringComparer.Ordinal);
+        PerQueue Of(string? queue)
+        {
+            queue ??= Job.DefaultQueue;
+            if (!queues.TryGetValue(queue, out var counts))
+            {
+                queues[queue] = counts = new PerQueue();
+            }
+            return counts;
+        }
         // Scheduled pending files carry not_before as their mtime (JobStore.Enqueue): one stat each,
         // no read, so status stays fast with 100,000 pending jobs. A file dropped by another program
         // with a future not_before counts as ready here until a worker takes it.
@@ -65,19 +103,39 @@ internal sealed record QueueCounts(
                     continue;
                 }
                 var notBefore = file.LastWriteTimeUtc;
+                // The first bytes of the file name its queue (QueueOfFile); a file gone meanwhile is left out.
+                var queue = QueueOfFile.Read(file.FullName);
                 if (notBefore > now)
                 {
                     scheduled++;
                     next = next is null || notBefore < next ? notBefore : next;
+                    if (queue is not null)
+                    {
+                        Of(queue).Scheduled++;
+                    }
                 }
                 else
                 {
                     ready++;
+                    if (queue is not null)
+                    {
+                        Of(queue).Ready++;
+                    }
                 }
             }
         }
+        foreach (var path in store.Files(JobState.Processing))
+        {
+            if (QueueOfFile.Read(path) is { } queue)
+            {
+                Of(queue).Processing++;
+            }
+        }
+        var failed = 0;
         foreach (var stored in store.ReadAll(JobState.Failed))
         {
+            failed++;
+            Of(stored.Job?.QueueName).Failed++;
             if (stored.Job?.NotBefore is { } notBefore)
             {
                 next = next is null || notBefore < next ? notBefore : next;
@@ -94,13 +152,14 @@ internal sealed record QueueCounts(
             scheduled,
             store.Count(JobState.Processing),
             store.Count(JobState.Completed),
-            store.Count(JobState.Failed),
+            failed,
             store.Count(JobState.Dead),
             CountFiles(home.Rejected, f => !f.EndsWith(".reason", StringComparison.Ordinal)),
             live.Count,
             next,
             live,
-            dead);
+            dead,
+            queues);
     }
 
     private static int CountFiles(string folder, Func<string, bool> keep) =>
@@ -140,6 +199,7 @@ internal static class StatusCommand
             Row("rejected", counts.Rejected, counts.Rejected > 0 ? "invalid dropped files, see rejected/" : ""),
             Row("workers", counts.Workers, WorkersNote(counts)),
             ["next run", counts.NextRun is { } at ? $"{UtcTimestamp.ToText(at)} ({Output.Relative(at, now)})" : "none"],
+            .. QueueRows(counts),
             .. pausedRow,
         ]);
         return 0;
@@ -166,6 +226,14 @@ internal static class StatusCommand
         }
         return string.Join("; ", notes);
     }
+
+    /// <summary>One row per queue with unfinished jobs, only when there is more than the default queue.</summary>
+    private static string[][] QueueRows(QueueCounts counts) => !counts.SeveralQueues ? [] :
+        [.. counts.Queues.Select((q, i) => new[]
+        {
+            i == 0 ? "queues" : "",
+            $"{q.Key}: {q.Value.Ready} ready, {q.Value.Scheduled} scheduled, {q.Value.Processing} processing, {q.Value.Failed} failed",
+        })];
 
     /// <summary>What is paused, since when, and how to undo it.</summary>
     private static string Paused(List<PauseSwitch> paused, DateTime now) => string.Join("; ", paused.Select(s =>

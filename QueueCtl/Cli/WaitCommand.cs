@@ -61,10 +61,15 @@ internal static class WaitCommand
         var deadline = timeout is { } t ? Environment.TickCount64 + (long)t.TotalMilliseconds : long.MaxValue;
 
         using var watcher = new Watch(home);
-        if (options.Queue is not null and not PauseState.DefaultQueue)
+        if (options.Queue is { } named)
         {
-            // Until jobs carry a named queue every job is in queue "default": another queue has none.
-            ids = [];
+            // The queue is a field of the file: read the unfinished ones (a file that does not parse is in no queue).
+            ids = [.. new[] { JobState.Pending, JobState.Processing, JobState.Failed }
+                .SelectMany(store.ReadAll)
+                .Where(s => s.Job?.QueueName == named)
+                .Select(s => s.Id)
+                .Distinct(StringComparer.Ordinal)
+                .Order(StringComparer.Ordinal)];
         }
         else if (everyUnfinished)
         {

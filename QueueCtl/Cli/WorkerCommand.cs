@@ -21,6 +21,9 @@ internal sealed class WorkerOptions : DataOptions
     [Option("timeout", MetaValue = "S", HelpText = "stop: how long to wait for running jobs to finish (default 60s).")]
     public string Timeout { get; set; } = "60s";
 
+    [Option("queue", MetaValue = "Q[,Q…]", Separator = ',', HelpText = "start: take jobs only from these queues (repeatable; default: every queue).")]
+    public IEnumerable<string> Queue { get; set; } = [];
+
     [Option("id", Hidden = true, HelpText = "The worker id (used by start to launch detached workers).")]
     public string? Id { get; set; }
 }
@@ -47,16 +50,17 @@ internal static class WorkerCommand
         {
             throw Failure.Usage("--id takes one valid id, with --count 1.");
         }
+        var queues = Queues(options);
         var home = options.ResolveHomeCreatedOnFirstUse();
         home.EnsureCreated();
         var ids = options.Id is not null ? [options.Id] : Enumerable.Range(0, options.Count).Select(_ => WorkerId.New()).ToList();
         if (options.Foreground)
         {
             using var detachedLog = WorkerLog.ForDetached(home, ids);
-            return WorkerHost.Run(home, ids, (TextWriter?)detachedLog ?? console.Out);
+            return WorkerHost.Run(home, ids, (TextWriter?)detachedLog ?? console.Out, queues);
         }
 
-        WorkerLauncher.Start(home, ids, TimeSpan.FromSeconds(15));
+        WorkerLauncher.Start(home, ids, TimeSpan.FromSeconds(15), queues);
         if (options.Json)
         {
             Output.Json(console.Out, w =>
@@ -168,6 +172,24 @@ internal static class WorkerCommand
         return 0;
     }
 
+    /// <summary>The queues of --queue, checked and without repeats; null (every queue) when not given.</summary>
+    private static List<string>? Queues(WorkerOptions options)
+    {
+        var queues = new List<string>();
+        foreach (var queue in options.Queue)
+        {
+            if (!JobId.IsValid(queue))
+            {
+                throw Failure.Usage($"Invalid queue name '{queue}' in --queue: a queue name is {JobId.Rule}.");
+            }
+            if (!queues.Contains(queue, StringComparer.Ordinal))
+            {
+                queues.Add(queue);
+            }
+        }
+        return queues.Count == 0 ? null : queues;
+    }
+
     /// <summary>workers/&lt;id&gt;.stopping: a graceful stop was asked of this worker (see <see cref="Stop"/>).</summary>
     private static string StopMarker(QueueHome home, string workerId) => Path.Combine(home.Workers, workerId + ".stopping");
 
@@ -237,6 +259,12 @@ internal static class WorkerCommand
                     w.WriteString("state", liveness.DeathReason(r) is null ? r.State : "dead");
                     w.WriteNumber("heartbeat_age_seconds", Math.Round(liveness.HeartbeatAge(r).TotalSeconds, 1));
                     w.WriteString("current_job", r.CurrentJob);
+                    w.WriteStartArray("queues");
+                    foreach (var queue in r.Queues ?? [])
+                    {
+                        w.WriteStringValue(queue);
+                    }
+                    w.WriteEndArray();
                     w.WriteString("started_at", UtcTimestamp.ToText(r.StartedAt));
                     w.WriteString("heartbeat_at", UtcTimestamp.ToText(r.HeartbeatAt));
                     w.WriteEndObject();
@@ -256,15 +284,23 @@ internal static class WorkerCommand
             console.Out.WriteLine("No workers.");
             return 0;
         }
-        var rows = new List<string[]> { new[] { "ID", "PID", "HOST", "STATE", "JOB", "UPTIME", "HEARTBEAT" } };
-        rows.AddRange(records.Select(r => new[]
-        {
+        // QUEUES only when some worker serves named queues: the common table stays as it was.
+        var showQueues = records.Any(r => r.Queues is { Count: > 0 });
+        var rows = new List<string[]> { showQueues
+            ? new[] { "ID", "PID", "HOST", "STATE", "QUEUES", "JOB", "UPTIME", "HEARTBEAT" }
+            : new[] { "ID", "PID", "HOST", "STATE", "JOB", "UPTIME", "HEARTBEAT" } };
+        rows.AddRange(records.Select(r => (string[])
+        [
             r.Id, Output.Number(r.Pid), r.Host, Output.State(liveness.DeathReason(r) is null ? r.State : "dead"),
+            .. QueuesColumn(showQueues, r),
             r.CurrentJob ?? "-", Output.Relative(r.StartedAt, now).Replace(" ago", ""), Output.Relative(now - liveness.HeartbeatAge(r), now),
-        }));
+        ]));
         Output.Table(console.Out, rows);
         return 0;
     }
+
+    private static string[] QueuesColumn(bool shown, WorkerRecord record) =>
+        !shown ? [] : [record.Queues is { Count: > 0 } queues ? string.Join(",", queues) : "(all)"];
 
     /// <summary>Guards against pid reuse: only signal a process that is a queuectl worker.</summary>
     private static bool IsQueuectl(int pid)

@@ -147,11 +147,24 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard)
             await Error(context, 400, $"Unknown state '{state}'; valid states are {string.Join(", ", JobState.All)}.");
             return;
         }
+        JobFilter filter;
+        try
+        {
+            var queue = query["queue"].ToString();
+            filter = JobFilter.Create(queue.Length == 0 ? null : queue, query["label"].Where(v => !string.IsNullOrEmpty(v)).Select(v => v!), query["grep"].ToString(), source: "");
+        }
+        catch (Failure e)
+        {
+            await Error(context, 400, e.Message);
+            return;
+        }
+        var newest = query["newest"].ToString() is "1" or "true";
         var offset = int.TryParse(query["offset"], out var o) && o >= 0 ? o : 0;
         var limit = int.TryParse(query["limit"], out var l) && l > 0 ? Math.Min(l, MaxPageSize) : 50;
-        var all = new JobStore(home).ReadAll(state)
-            .OrderBy(s => s.Job?.CreatedAt ?? DateTime.MaxValue)
-            .ThenBy(s => s.Id, StringComparer.Ordinal)
+        var matching = new JobStore(home).ReadAll(state).Where(filter.Matches);
+        var all = (newest
+            ? matching.OrderByDescending(s => s.Job?.CreatedAt ?? DateTime.MinValue).ThenByDescending(s => s.Id, StringComparer.Ordinal)
+            : matching.OrderBy(s => s.Job?.CreatedAt ?? DateTime.MaxValue).ThenBy(s => s.Id, StringComparer.Ordinal))
             .ToList();
         await Json(context, w =>
         {
@@ -169,6 +182,13 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard)
                 if (stored.Job is { } job)
                 {
                     w.WriteString("command", job.Command);
+                    w.WriteString("queue", job.QueueName);
+                    w.WriteStartArray("labels");
+                    foreach (var label in job.Labels ?? [])
+                    {
+                        w.WriteStringValue(label);
+                    }
+                    w.WriteEndArray();
                     w.WriteNumber("attempts", job.Attempts);
                     w.WriteNumber("max_retries", job.MaxRetries);
                     w.WriteNumber("priority", job.EffectivePriority);

@@ -10,6 +10,15 @@ namespace QueueCtl.Jobs;
 internal sealed record Job
 {
     [JsonPropertyName("id")] public required string Id { get; init; }
+
+    /// <summary>
+    /// The named queue; absent (null) is <see cref="DefaultQueue"/>, which is never written. Right
+    /// after the id, so the first few hundred bytes of a file name its queue (QueueOfFile).
+    /// </summary>
+    [JsonPropertyName("queue")] public string? Queue { get; init; }
+
+    /// <summary>Free labels (each follows the id rules), for `list --label`; absent when none.</summary>
+    [JsonPropertyName("labels")] public List<string>? Labels { get; init; }
     [JsonPropertyName("command")] public required string Command { get; init; }
     [JsonPropertyName("state")] public required string State { get; init; }
     [JsonPropertyName("attempts")] public int Attempts { get; init; }
@@ -29,7 +38,13 @@ internal sealed record Job
     [JsonPropertyName("history")] public List<Attempt>? History { get; init; }
     [JsonPropertyName("meta")] public JsonElement? Meta { get; init; }
 
+    /// <summary>The queue of a job whose file names none.</summary>
+    public const string DefaultQueue = "default";
+
     [JsonIgnore] public int EffectivePriority => Priority ?? 0;
+
+    /// <summary>The job's queue: its "queue" field, else <see cref="DefaultQueue"/>.</summary>
+    [JsonIgnore] public string QueueName => Queue ?? DefaultQueue;
 
     /// <summary>
     /// The number of the next run over the job's whole life: history entries + 1. Unlike

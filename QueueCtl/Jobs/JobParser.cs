@@ -12,13 +12,15 @@ internal sealed record JobDefaults(int MaxRetries, string? Cwd, DateTime Now);
 /// </summary>
 internal static class JobParser
 {
-    private enum Kind { String, Integer, Number, Timestamp, StringMap, Array, Object }
+    private enum Kind { String, Integer, Number, Timestamp, StringMap, StringArray, Array, Object }
 
     private static readonly Dictionary<string, Kind> Keys = new(StringComparer.Ordinal)
     {
         ["id"] = Kind.String,
         ["command"] = Kind.String,
         ["state"] = Kind.String,
+        ["queue"] = Kind.String,
+        ["labels"] = Kind.StringArray,
         ["attempts"] = Kind.Integer,
         ["max_retries"] = Kind.Integer,
         ["created_at"] = Kind.Timestamp,
@@ -150,6 +152,11 @@ internal static class JobParser
             throw Failure.Usage($"A new job's 'state' can only be 'pending', not '{state}'.");
         }
 
+        var queue = NormalizeQueue(Text(fields, "queue"), "'queue'");
+        var labels = fields.TryGetValue("labels", out var labelsElement) && labelsElement.ValueKind == JsonValueKind.Array
+            ? NormalizeLabels(labelsElement.EnumerateArray().Select(e => e.GetString()!), "'labels'")
+            : null;
+
         var attempts = Integer(fields, "attempts") ?? 0;
         var maxRetries = Integer(fields, "max_retries") ?? defaults.MaxRetries;
         if (maxRetries is < 0 or > JobLimits.MaxRetries)
@@ -181,6 +188,8 @@ internal static class JobParser
             Id = id,
             Command = command,
             State = JobState.Pending,
+            Queue = queue,
+            Labels = labels,
             Attempts = attempts,
             MaxRetries = maxRetries,
             CreatedAt = Timestamp(fields, "created_at") ?? now,
@@ -202,6 +211,42 @@ internal static class JobParser
                 ? meta.Clone()
                 : null,
         };
+    }
+
+    /// <summary>
+    /// A queue name as stored: null for <see cref="Job.DefaultQueue"/> (absent means default), else
+    /// the name, which must follow the id rules (it names files such as paused.d/&lt;queue&gt;).
+    /// <paramref name="what"/> names the source in the message ("'queue'", "--queue").
+    /// </summary>
+    public static string? NormalizeQueue(string? queue, string what)
+    {
+        if (queue is null)
+        {
+            return null;
+        }
+        if (!JobId.IsValid(queue))
+        {
+            throw Failure.Usage($"Invalid queue name '{Shorten(queue)}' in {what}: a queue name is {JobId.Rule}.");
+        }
+        return queue == Job.DefaultQueue ? null : queue;
+    }
+
+    /// <summary>Labels as stored: each checked by the id rules, repeats dropped, order kept; null when none.</summary>
+    public static List<string>? NormalizeLabels(IEnumerable<string> labels, string what)
+    {
+        var kept = new List<string>();
+        foreach (var label in labels)
+        {
+            if (!JobId.IsValid(label))
+            {
+                throw Failure.Usage($"Invalid label '{Shorten(label)}' in {what}: a label is {JobId.Rule}.");
+            }
+            if (!kept.Contains(label, StringComparer.Ordinal))
+            {
+                kept.Add(label);
+            }
+        }
+        return kept.Count == 0 ? null : kept;
     }
 
     /// <summary>
@@ -259,6 +304,8 @@ internal static class JobParser
             Kind.Timestamp => value.ValueKind == JsonValueKind.String && UtcTimestamp.TryParse(value.GetString()!, out _),
             Kind.StringMap => value.ValueKind == JsonValueKind.Object
                 && value.EnumerateObject().All(p => p.Value.ValueKind == JsonValueKind.String),
+            Kind.StringArray => value.ValueKind == JsonValueKind.Array
+                && value.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String),
             Kind.Array => value.ValueKind == JsonValueKind.Array,
             _ => value.ValueKind == JsonValueKind.Object,
         };
@@ -271,6 +318,7 @@ internal static class JobParser
                 Kind.Number => "a number",
                 Kind.Timestamp => "an ISO-8601 date-time string such as 2025-11-04T10:30:00Z",
                 Kind.StringMap => "an object whose values are strings",
+                Kind.StringArray => "an array of strings",
                 Kind.Array => "an array",
                 _ => "an object",
             };

@@ -6,7 +6,7 @@ using QueueCtl.Storage;
 namespace QueueCtl.Processing;
 
 /// <summary>A job a worker could claim: where it is and how it sorts.</summary>
-internal sealed record Candidate(string Path, string State, int Priority, DateTime CreatedAt, DateTime? NotBefore);
+internal sealed record Candidate(string Path, string State, int Priority, DateTime CreatedAt, DateTime? NotBefore, string Queue = Job.DefaultQueue);
 
 /// <summary>
 /// One worker's view of the claimable jobs in pending/ and failed/, so that claiming does not
@@ -14,6 +14,8 @@ internal sealed record Candidate(string Path, string State, int Priority, DateTi
 /// (FileSystemWatcher) events; a slow rescan is only a safety net. The index is a hint: the rename
 /// of the claim decides, and a candidate that is gone is simply dropped.
 /// Ready jobs sort by priority (higher first), then age (older first); scheduled ones by not_before.
+/// Ready jobs are kept per queue: a worker started with --queue takes only from its queues, and a
+/// queue whose pause switch (paused.d/&lt;queue&gt;) is on is passed over, its jobs left in place.
 /// </summary>
 internal sealed class JobIndex : IDisposable
 {
@@ -33,7 +35,9 @@ internal sealed class JobIndex : IDisposable
 
     private readonly QueueHome _home;
     private readonly Dictionary<string, Candidate> _byPath = new(StringComparer.Ordinal);
-    private readonly SortedSet<Candidate> _ready = new(ReadyOrder);
+    private readonly Dictionary<string, SortedSet<Candidate>> _ready = new(StringComparer.Ordinal);
+    private readonly HashSet<string>? _served;
+    private bool _heldByPause;
     private readonly PriorityQueue<Candidate, DateTime> _scheduled = new();
     private readonly Dictionary<string, (DateTime RecheckAt, string State)> _unsettled = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Path, string State, bool Gone)> _changes = new();
@@ -45,6 +49,7 @@ internal sealed class JobIndex : IDisposable
     public JobIndex(QueueHome home)
     {
         _home = home;
+        _served = home.WorkerQueues is { } queues ? new HashSet<string>(queues, StringComparer.Ordinal) : null;
         StartWatchers();
     }
 
@@ -125,16 +130,40 @@ internal sealed class JobIndex : IDisposable
         _rescanNeeded = true;
     }
 
-    /// <summary>The best ready candidate, removed from the index; null when nothing is due.</summary>
+    /// <summary>
+    /// The best ready candidate of a queue this worker serves and that is not paused, removed from
+    /// the index; null when nothing is due. Costs one stat per queue with ready jobs while
+    /// paused.d/ exists, none otherwise.
+    /// </summary>
     public Candidate? TakeNext(DateTime now)
     {
         PromoteDue(now);
-        var best = _ready.Min;
+        _heldByPause = false;
+        var anyQueuePaused = Directory.Exists(PauseState.QueueFolder(_home));
+        Candidate? best = null;
+        SortedSet<Candidate>? from = null;
+        foreach (var (queue, ready) in _ready)
+        {
+            if (ready.Min is not { } head || _served is not null && !_served.Contains(queue))
+            {
+                continue;
+            }
+            if (anyQueuePaused && PauseState.QueueHeld(_home, queue))
+            {
+                _heldByPause = true; // left pending; NextDue makes the worker look again soon
+                continue;
+            }
+            if (best is null || ReadyOrder.Compare(head, best) < 0)
+            {
+                best = head;
+                from = ready;
+            }
+        }
         if (best is null)
         {
             return null;
         }
-        _ready.Remove(best);
+        from!.Remove(best);
         _byPath.Remove(best.Path);
         return best;
     }
@@ -167,6 +196,12 @@ internal sealed class JobIndex : IDisposable
                 break;
             }
             _scheduled.Dequeue(); // superseded or removed
+        }
+        if (_heldByPause)
+        {
+            // A resume deletes a file nobody watches: look again within the paused worker's poll.
+            var resumeCheck = DateTime.UtcNow + PauseState.Poll;
+            next = next is null || resumeCheck < next ? resumeCheck : next;
         }
         foreach (var (at, _) in _unsettled.Values)
         {
@@ -303,8 +338,17 @@ internal sealed class JobIndex : IDisposable
         }
         else
         {
-            _ready.Add(candidate);
+            AddReady(candidate);
         }
+    }
+
+    private void AddReady(Candidate candidate)
+    {
+        if (!_ready.TryGetValue(candidate.Queue, out var ready))
+        {
+            _ready[candidate.Queue] = ready = new SortedSet<Candidate>(ReadyOrder);
+        }
+        ready.Add(candidate);
     }
 
     private static Candidate? Parse(string path, string state, byte[] bytes, DateTime modified)
@@ -321,7 +365,7 @@ internal sealed class JobIndex : IDisposable
             {
                 job = JobJson.Deserialize(bytes);
             }
-            return new Candidate(path, state, job.EffectivePriority, job.CreatedAt, job.NotBefore);
+            return new Candidate(path, state, job.EffectivePriority, job.CreatedAt, job.NotBefore, job.QueueName);
         }
         catch (Exception e) when (e is Failure or JsonException)
         {
@@ -331,9 +375,9 @@ internal sealed class JobIndex : IDisposable
 
     private void Remove(string path)
     {
-        if (_byPath.Remove(path, out var old))
+        if (_byPath.Remove(path, out var old) && _ready.TryGetValue(old.Queue, out var ready))
         {
-            _ready.Remove(old);
+            ready.Remove(old);
         }
     }
 
@@ -344,7 +388,7 @@ internal sealed class JobIndex : IDisposable
             _scheduled.Dequeue();
             if (_byPath.TryGetValue(candidate.Path, out var current) && ReferenceEquals(current, candidate))
             {
-                _ready.Add(candidate);
+                AddReady(candidate);
             }
         }
     }

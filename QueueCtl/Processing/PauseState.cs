@@ -21,8 +21,8 @@ internal sealed record PauseChange(bool Paused, string Message);
 /// </summary>
 internal sealed class PauseState(QueueHome home)
 {
-    /// <summary>Until jobs carry a queue, every job is in this one.</summary>
-    public const string DefaultQueue = "default";
+    /// <summary>The queue of a job that names none.</summary>
+    public const string DefaultQueue = Job.DefaultQueue;
 
     /// <summary>How often a paused worker looks at the switches again.</summary>
     public static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
@@ -41,14 +41,21 @@ internal sealed class PauseState(QueueHome home)
     /// <summary>The file of a switch: every queue when <paramref name="queue"/> is null.</summary>
     public static string FileOf(QueueHome home, string? queue) => queue is null ? AllFile(home) : QueueFile(home, queue);
 
-    /// <summary>True when a worker must take no new job of <paramref name="queue"/>: two stats, no read.</summary>
-    public bool Holds(string queue) => File.Exists(AllFile(home)) || File.Exists(QueueFile(home, queue));
+    /// <summary>
+    /// True when a worker must take no new job of <paramref name="queue"/>: two stats, no read.
+    /// A null queue asks about the every-queue switch alone (one stat).
+    /// </summary>
+    public bool Holds(string? queue) => File.Exists(AllFile(home)) || queue is not null && File.Exists(QueueFile(home, queue));
+
+    /// <summary>True when the switch of one named queue is on (the every-queue switch is not looked at).</summary>
+    public static bool QueueHeld(QueueHome home, string queue) => File.Exists(QueueFile(home, queue));
 
     /// <summary>
-    /// Looks at the switches for <paramref name="queue"/>; returns what changed since the last
-    /// look (for the worker's record and log), or null.
+    /// Looks at the switches for <paramref name="queue"/> (null: the every-queue switch alone; a
+    /// worker's index skips the jobs of paused named queues itself); returns what changed since
+    /// the last look (for the worker's record and log), or null.
     /// </summary>
-    public PauseChange? Check(string queue)
+    public PauseChange? Check(string? queue)
     {
         var paused = Holds(queue);
         if (paused == _paused)

@@ -10,7 +10,8 @@ namespace QueueCtl.Processing;
 /// </summary>
 internal static class WorkerHost
 {
-    public static int Run(QueueHome home, IReadOnlyList<string> workerIds, TextWriter log)
+    /// <param name="queues">The queues the workers take jobs from (`--queue`); null for every queue.</param>
+    public static int Run(QueueHome home, IReadOnlyList<string> workerIds, TextWriter log, IReadOnlyList<string>? queues = null)
     {
         // Each running job blocks its worker's pool thread (one poll loop, see Spawn.Drain): keep enough ready.
         ThreadPool.GetMinThreads(out var minWorkers, out var minIo);
@@ -38,7 +39,7 @@ internal static class WorkerHost
         // detached worker has no terminal (setsid) and never gets one.
         using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
 
-        var workers = workerIds.Select(id => new Worker(home.ForWorker(id), id, log).RunAsync(graceful.Token, abort.Token)).ToArray();
+        var workers = workerIds.Select(id => new Worker(home.ForWorker(id, queues), id, log).RunAsync(graceful.Token, abort.Token)).ToArray();
         try
         {
             Task.WaitAll(workers);

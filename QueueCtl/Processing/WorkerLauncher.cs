@@ -12,7 +12,7 @@ internal static class WorkerLauncher
     public static string LogPath(QueueHome home, string workerId) => Path.Combine(home.Workers, workerId + ".log");
 
     /// <summary>Starts one detached worker per id and waits until each has registered.</summary>
-    public static void Start(QueueHome home, IReadOnlyList<string> workerIds, TimeSpan wait)
+    public static void Start(QueueHome home, IReadOnlyList<string> workerIds, TimeSpan wait, IReadOnlyList<string>? queues = null)
     {
         // A detached worker on a full or read-only disk could not even write its log: say it here.
         var probe = Path.Combine(home.Tmp, $".start-probe-{Environment.ProcessId}");
@@ -48,6 +48,11 @@ internal static class WorkerLauncher
             foreach (var arg in new[] { "worker", "start", "--foreground", "--count", "1", "--id", id, "--home", home.Root })
             {
                 start.ArgumentList.Add(arg);
+            }
+            if (queues is not null)
+            {
+                start.ArgumentList.Add("--queue");
+                start.ArgumentList.Add(string.Join(",", queues));
             }
             using var launcher = Process.Start(start) ?? throw Failure.Operation("Could not start a worker process.");
             launcher.WaitForExit();

@@ -12,5 +12,7 @@ internal sealed record WorkerRecord
     /// <summary>idle, busy or stopping.</summary>
     [JsonPropertyName("state")] public required string State { get; init; }
     [JsonPropertyName("current_job")] public string? CurrentJob { get; init; }
+    /// <summary>The queues this worker takes jobs from (`worker start --queue`); absent for every queue.</summary>
+    [JsonPropertyName("queues")] public List<string>? Queues { get; init; }
     [JsonPropertyName("heartbeat_at")] public DateTime HeartbeatAt { get; init; }
 }

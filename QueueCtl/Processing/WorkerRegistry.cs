@@ -10,8 +10,15 @@ internal sealed class WorkerRegistry(QueueHome home)
 {
     public string PathOf(string workerId) => Path.Combine(home.Workers, workerId + ".json");
 
-    public void Write(WorkerRecord record) =>
+    /// <summary>Writes a worker's record; a worker's home adds the queues it serves (<see cref="QueueHome.WorkerQueues"/>).</summary>
+    public void Write(WorkerRecord record)
+    {
+        if (record.Queues is null && home.WorkerQueues is { } queues)
+        {
+            record = record with { Queues = [.. queues] };
+        }
         AtomicFile.Write(home, PathOf(record.Id), JsonSerializer.SerializeToUtf8Bytes(record, JobJson.Files.WorkerRecord), noReplace: false, durable: false);
+    }
 
     public void Remove(string workerId) => File.Delete(PathOf(workerId));
 

@@ -19,10 +19,11 @@ internal sealed class QueueHome
         Staging = Tmp;
     }
 
-    private QueueHome(string root, string staging)
+    private QueueHome(string root, string staging, IReadOnlyList<string>? workerQueues)
     {
         Root = root;
         Staging = staging;
+        WorkerQueues = workerQueues;
     }
 
     public string Root { get; }
@@ -39,7 +40,13 @@ internal sealed class QueueHome
     /// The same home, staging in tmp/&lt;workerId&gt;/: workers then never contend for one folder's
     /// lock, and each worker's file creations stay in one place (ARCHITECTURE.md, "Performance choices").
     /// </summary>
-    public QueueHome ForWorker(string workerId) => new(Root, StagingOf(workerId));
+    public QueueHome ForWorker(string workerId, IReadOnlyList<string>? queues = null) => new(Root, StagingOf(workerId), queues);
+
+    /// <summary>
+    /// A worker's home only: the queues it takes jobs from (`worker start --queue`), null for every
+    /// queue. Its job index and its registration record read it from here.
+    /// </summary>
+    public IReadOnlyList<string>? WorkerQueues { get; }
 
     public string StagingOf(string workerId) => Path.Combine(Tmp, workerId);
     public string Rejected => Path.Combine(Root, "rejected");
