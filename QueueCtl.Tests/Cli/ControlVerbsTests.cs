@@ -47,7 +47,7 @@ public class ControlVerbsTests
         home.Ok("enqueue", "--command", "exit 3", "--id", "q2", "--max-retries", "0");
 
         var empty = home.Run("wait", "--queue", "nightly", "--timeout", "5s");
-        Assert.That(empty.ExitCode, Is.EqualTo(0), "until jobs carry a named queue, every job is in 'default'");
+        Assert.That(empty.ExitCode, Is.EqualTo(0), "jobs without a queue are in 'default': queue nightly has none");
         Assert.That(home.Run("wait", "--queue", "bad name").ExitCode, Is.EqualTo(2));
 
         using var worker = new ForegroundWorker(home);

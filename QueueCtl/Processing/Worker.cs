@@ -135,7 +135,7 @@ internal sealed class Worker
                 }
                 _lateFinishes.RecordDue(now);
                 index.Refresh();
-                if (_pause.Check(PauseState.DefaultQueue) is { } change)
+                if (_pause.Check(null) is { } change)
                 {
                     _registration.Set(change.Paused ? "paused" : "idle", null, Log);
                     Log(change.Message);
