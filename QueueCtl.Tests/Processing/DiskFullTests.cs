@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using QueueCtl.Tests.Support;
 
 namespace QueueCtl.Tests.Processing;
@@ -80,7 +79,7 @@ public class DiskFullTests
             _path = path;
             _filler = Path.Combine(path, "filler");
             Directory.CreateDirectory(path);
-            if (Run("mount", "-t", "tmpfs", "-o", "size=1m,mode=700", "tmpfs", path) != 0)
+            if (Processes.ExitCodeOf("mount", "-t", "tmpfs", "-o", "size=1m,mode=700", "tmpfs", path) != 0)
             {
                 Assert.Ignore("This test needs root to mount a small tmpfs.");
             }
@@ -112,14 +111,7 @@ public class DiskFullTests
             {
                 Processes.Kill(pid);
             }
-            Eventually.True(() => Run("umount", _path) == 0, TimeSpan.FromSeconds(10), "the tmpfs to unmount");
-        }
-
-        private static int Run(string program, params string[] args)
-        {
-            using var process = Process.Start(new ProcessStartInfo(program, args) { RedirectStandardError = true, RedirectStandardOutput = true })!;
-            process.WaitForExit();
-            return process.ExitCode;
+            Eventually.True(() => Processes.ExitCodeOf("umount", _path) == 0, TimeSpan.FromSeconds(10), "the tmpfs to unmount");
         }
     }
 }

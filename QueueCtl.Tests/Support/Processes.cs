@@ -49,6 +49,14 @@ public static class Processes
         }
     }
 
+    /// <summary>Runs a program (mount, umount …) with its output captured and returns its exit code.</summary>
+    public static int ExitCodeOf(string program, params string[] args)
+    {
+        using var process = Process.Start(new ProcessStartInfo(program, args) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        process.WaitForExit();
+        return process.ExitCode;
+    }
+
     /// <summary>Sends a signal with kill(1): 9, 15, 2 …</summary>
     public static void Signal(int pid, int signal)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace QueueCtl.Tests.Support;
 
@@ -11,12 +10,12 @@ public sealed class ReadOnlyMount : IDisposable
     public ReadOnlyMount(string path)
     {
         _path = path;
-        if (Run("mount", "--bind", path, path) != 0)
+        if (Processes.ExitCodeOf("mount", "--bind", path, path) != 0)
         {
             Assert.Ignore("This test needs root to bind-mount a folder read-only.");
         }
         _mounted = true;
-        if (Run("mount", "-o", "remount,ro,bind", path) != 0)
+        if (Processes.ExitCodeOf("mount", "-o", "remount,ro,bind", path) != 0)
         {
             Dispose();
             Assert.Ignore("This test needs root to remount a folder read-only.");
@@ -30,7 +29,7 @@ public sealed class ReadOnlyMount : IDisposable
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (_mounted)
         {
-            _mounted = Run("umount", _path) != 0;
+            _mounted = Processes.ExitCodeOf("umount", _path) != 0;
             if (_mounted && DateTime.UtcNow > deadline)
             {
                 break;
@@ -40,12 +39,5 @@ public sealed class ReadOnlyMount : IDisposable
                 Thread.Sleep(50);
             }
         }
-    }
-
-    private static int Run(string program, params string[] args)
-    {
-        using var process = Process.Start(new ProcessStartInfo(program, args) { RedirectStandardError = true, RedirectStandardOutput = true })!;
-        process.WaitForExit();
-        return process.ExitCode;
     }
 }

@@ -56,11 +56,9 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Unlink(string path);
 
+    /// <summary>open(2); <paramref name="mode"/> matters only with O_CREAT.</summary>
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int OpenMode(string path, int flags, int mode);
+    private static partial int Open(string path, int flags, int mode = 0);
 
     [LibraryImport("libc", EntryPoint = "utimensat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int UtimensAt(int directoryFd, string path, IntPtr times, int flags);
@@ -185,7 +183,7 @@ internal static partial class Native
     /// </summary>
     public static Microsoft.Win32.SafeHandles.SafeFileHandle OpenAppend(string path)
     {
-        var fd = OpenMode(path, OWriteOnly | OCreate | OAppend | OCloExec, 0x1b6); // 0666, less the umask
+        var fd = Open(path, OWriteOnly | OCreate | OAppend | OCloExec, 0x1b6); // 0666, less the umask
         if (fd < 0)
         {
             throw Error(Marshal.GetLastPInvokeError(), $"open '{path}'");
