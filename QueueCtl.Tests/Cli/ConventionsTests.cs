@@ -3,7 +3,7 @@ using QueueCtl.Tests.Support;
 
 namespace QueueCtl.Tests.Cli;
 
-/// <summary>The conventions every verb follows (SPEC.md "Control, composition and scale"), through the real CLI.</summary>
+/// <summary>The conventions every verb follows (README.md, "Usage"), through the real CLI.</summary>
 public class ConventionsTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);

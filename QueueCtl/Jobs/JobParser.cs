@@ -8,7 +8,7 @@ internal sealed record JobDefaults(int MaxRetries, string? Cwd, DateTime Now);
 
 /// <summary>
 /// Turns user-supplied JSON (the CLI argument, a JSON Lines row, a dropped file) into a
-/// pending job, or refuses it with one sentence. Every rule of SPEC.md "The job file" lives here.
+/// pending job, or refuses it with one sentence. Every rule of the job file (docs/usage.md, "The job file") lives here.
 /// </summary>
 internal static class JobParser
 {

@@ -2,7 +2,7 @@ using QueueCtl.Jobs;
 
 namespace QueueCtl.Storage;
 
-/// <summary>The queue home and its folders (SPEC.md "The queue home"); paths only, no job logic.</summary>
+/// <summary>The queue home and its folders (README.md, "The queue home"); paths only, no job logic.</summary>
 internal sealed class QueueHome
 {
     public const string EnvironmentVariable = "QUEUECTL_HOME";
