@@ -2,8 +2,11 @@ namespace QueueCtl;
 
 /// <summary>
 /// The few shapes in which the code reads "now" or waits, all on an injected
-/// <see cref="TimeProvider"/>: Program chooses <see cref="TimeProvider.System"/> once, tests pass a
-/// fake one and move it by hand. Nothing else in QueueCtl reads the clock or sleeps on its own.
+/// <see cref="TimeProvider"/>: the console Program passes carries <see cref="TimeProvider.System"/>
+/// (CliConsole.Clock), tests pass a fake one and move it by hand. Nothing else in QueueCtl reads
+/// the clock or sleeps on its own, but for two protocol details left on the system clock: the
+/// stamp that keeps a rejected file's name unique (Rejection) and the ~2 s ESTALE retry of
+/// SharedFile (Polly's default time).
 /// </summary>
 internal static class Clock
 {
