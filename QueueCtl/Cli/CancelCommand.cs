@@ -34,21 +34,21 @@ internal static class CancelCommand
         var failed = false;
         foreach (var id in ids)
         {
-            var reason = CancelRequests.Reason(DateTime.UtcNow);
+            var reason = CancelRequests.Reason(console.Clock.UtcNow());
             string? requested = null;
-            var refusal = ControlIds.Retry(store, id, stored =>
+            var refusal = ControlIds.Retry(store, id, console.Clock, stored =>
             {
                 switch (stored.State)
                 {
                     case JobState.Pending or JobState.Failed:
-                        return (JobControl.CancelResting(home, stored, reason, DateTime.UtcNow) == TakeOutcome.Done, null);
+                        return (JobControl.CancelResting(home, stored, reason, console.Clock.UtcNow()) == TakeOutcome.Done, null);
                     case JobState.Dead when stored.Job?.LastError?.StartsWith(reason, StringComparison.Ordinal) == true:
                         return (true, null); // ours: finished by its worker, or by a recovery that took it from our folder
                     case JobState.Completed or JobState.Dead:
                         return (true, $"Job '{id}' is already finished ({stored.State}); nothing to cancel.");
                     default:
                         var worker = Path.GetFileName(Path.GetDirectoryName(stored.Path)!);
-                        var outcome = CancelRunning(home, worker, stored, reason, settle);
+                        var outcome = CancelRunning(home, worker, stored, reason, settle, console.Clock);
                         if (outcome is { Length: > 0 })
                         {
                             requested = outcome;
@@ -81,21 +81,21 @@ internal static class CancelCommand
     /// next look says how it ended). A worker id: still there when the wait ended (its worker is
     /// on another host and stops it at its next heartbeat; the request stays).
     /// </summary>
-    private static string? CancelRunning(QueueHome home, string worker, StoredJob stored, string reason, TimeSpan settle)
+    private static string? CancelRunning(QueueHome home, string worker, StoredJob stored, string reason, TimeSpan settle, TimeProvider time)
     {
         if (!worker.StartsWith("cancel-", StringComparison.Ordinal) && !CancelRequests.Write(home, worker, stored.Id, reason))
         {
             return null; // RACE: the worker's folder went (it stopped, or was recovered): the job is elsewhere.
         }
-        var deadline = DateTime.UtcNow + settle;
+        var deadline = time.UtcNow() + settle;
         while (File.Exists(stored.Path))
         {
-            if (DateTime.UtcNow > deadline)
+            if (time.UtcNow() > deadline)
             {
                 return worker;
             }
-            JobProcesses.KillAll(worker, stored.Id, TimeSpan.FromSeconds(1));
-            Thread.Sleep(KillAgain);
+            JobProcesses.KillAll(worker, stored.Id, TimeSpan.FromSeconds(1), time);
+            time.Sleep(KillAgain);
         }
         // Finished before the request was seen (or by its worker, which removed it): no request may stay behind.
         CancelRequests.RemoveStray(home, worker);

@@ -37,7 +37,7 @@ internal static class ConfigCommand
                 home.EnsureCreated();
                 if (current.CorruptReason is not null)
                 {
-                    var aside = ConfigStore.KeepCorrupt(home);
+                    var aside = ConfigStore.KeepCorrupt(home, console.Clock.UtcNow());
                     console.Error.WriteLine(
                         $"queuectl: warning: {home.ConfigFile} was not valid ({current.CorruptReason}); it was kept as {aside} and the other settings are back to their defaults.");
                 }

@@ -53,7 +53,7 @@ internal static class DlqCommand
             console.Out.WriteLine("The dead letter queue is empty.");
             return 0;
         }
-        var now = DateTime.UtcNow;
+        var now = console.Clock.UtcNow();
         var rows = new List<string[]> { new[] { "ID", "ATTEMPTS", "DIED", "LAST ERROR", "COMMAND" } };
         rows.AddRange(jobs.Select(j => new[]
         {
@@ -78,7 +78,7 @@ internal static class DlqCommand
         var store = new JobStore(home);
         if (options.Id is not null)
         {
-            if (!DeadLetterQueue.Revive(home, options.Id))
+            if (!DeadLetterQueue.Revive(home, options.Id, console.Clock.UtcNow()))
             {
                 var where = store.Locate(options.Id);
                 throw Failure.Operation(where is null
@@ -119,7 +119,7 @@ internal static class DlqCommand
         {
             try
             {
-                if (DeadLetterQueue.Revive(home, id))
+                if (DeadLetterQueue.Revive(home, id, console.Clock.UtcNow()))
                 {
                     retried.Add(id);
                     if (!options.Json)

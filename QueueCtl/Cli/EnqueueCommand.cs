@@ -93,13 +93,13 @@ internal static class EnqueueCommand
             return EnqueueLines(home, lines, options, environment, placement, console);
         }
 
-        var json = options.Command is not null ? CommandToJson(options) : options.JobJson!;
+        var json = options.Command is not null ? CommandToJson(options, console.Clock) : options.JobJson!;
         CheckArgumentsAreUtf8(options.Command ?? options.JobJson!);
         var settings = ConfigStore.Load(home);
-        var job = placement.Apply(Parse(json, environment, settings));
+        var job = placement.Apply(Parse(json, environment, settings, console.Clock));
         CheckWrittenSize(job);
         home.EnsureCreated();
-        new JobStore(home).Enqueue(job);
+        new JobStore(home).Enqueue(job, console.Clock.UtcNow());
         if (options.Json)
         {
             Output.Json(console.Out, w =>
@@ -116,14 +116,14 @@ internal static class EnqueueCommand
         return 0;
     }
 
-    private static JobDefaults Defaults(Settings settings) =>
-        new(settings.MaxRetries, Environment.CurrentDirectory, DateTime.UtcNow);
+    private static JobDefaults Defaults(Settings settings, TimeProvider time) =>
+        new(settings.MaxRetries, Environment.CurrentDirectory, time.UtcNow());
 
     /// <summary>The job as given, checked; then, with --env or --env-all, again with its merged env.</summary>
-    private static Job Parse(string json, JobEnvironment environment, Settings settings)
+    private static Job Parse(string json, JobEnvironment environment, Settings settings, TimeProvider time)
     {
-        var job = JobParser.Parse(json, Defaults(settings));
-        return environment.IsEmpty ? job : JobParser.Parse(environment.MergeInto(json), Defaults(settings));
+        var job = JobParser.Parse(json, Defaults(settings, time));
+        return environment.IsEmpty ? job : JobParser.Parse(environment.MergeInto(json), Defaults(settings, time));
     }
 
     /// <summary>
@@ -282,9 +282,9 @@ internal static class EnqueueCommand
             }
             try
             {
-                var job = placement.Apply(Parse(line, environment, settings));
+                var job = placement.Apply(Parse(line, environment, settings, console.Clock));
                 CheckWrittenSize(job);
-                store.Enqueue(job);
+                store.Enqueue(job, console.Clock.UtcNow());
                 added.Add(job.Id);
             }
             catch (Failure failure)
@@ -336,7 +336,7 @@ internal static class EnqueueCommand
     private static string Plural(int count, string noun) => $"{count} {noun}{(count == 1 ? "" : "s")}";
 
     /// <summary>Builds the same JSON a user would write, so --command and JSON share every rule.</summary>
-    private static string CommandToJson(EnqueueOptions options)
+    private static string CommandToJson(EnqueueOptions options, TimeProvider time)
     {
         if (options.RunAt is not null && options.Delay is not null)
         {
@@ -370,7 +370,7 @@ internal static class EnqueueCommand
             if (options.Delay is not null)
             {
                 var delay = Duration.Parse(options.Delay, "--delay"); // at most 100 years: the sum stays a date
-                w.WriteString("not_before", UtcTimestamp.ToText(DateTime.UtcNow + delay));
+                w.WriteString("not_before", UtcTimestamp.ToText(time.UtcNow() + delay));
             }
             if (options.Timeout is not null)
             {

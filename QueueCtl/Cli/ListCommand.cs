@@ -92,7 +92,7 @@ internal static class ListCommand
             console.Out.WriteLine(filter.IsEmpty ? $"No {what}." : $"No {what} match.");
             return 0;
         }
-        var now = DateTime.UtcNow;
+        var now = console.Clock.UtcNow();
         // QUEUE only when a listed job is in a named queue: the common table stays as it was.
         var showQueue = jobs.Any(s => s.Job?.Queue is not null);
         string[] QueueColumn(string queue) => showQueue ? [queue] : [];

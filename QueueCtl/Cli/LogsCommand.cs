@@ -109,7 +109,7 @@ internal static class LogsCommand
                     }
                     return 0;
                 }
-                Thread.Sleep(PollInterval);
+                console.Clock.Sleep(PollInterval);
             }
         }
         finally

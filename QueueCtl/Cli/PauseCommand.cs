@@ -25,7 +25,7 @@ internal static class PauseCommand
     public static int Pause(PauseOptions options, CliConsole console)
     {
         var home = Home(options, options.Queue);
-        var changed = PauseState.Pause(home, options.Queue, DateTime.UtcNow);
+        var changed = PauseState.Pause(home, options.Queue, console.Clock.UtcNow());
         var what = Describe(options.Queue);
         Report(options, console, options.Queue, paused: true, changed, changed
             ? $"Paused {what}: workers take no new job; running jobs finish. Undo with 'queuectl resume{QueueFlag(options.Queue)}'."

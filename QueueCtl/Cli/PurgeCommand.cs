@@ -29,7 +29,7 @@ internal static class PurgeCommand
         }
         var age = options.OlderThan is null ? TimeSpan.Zero : Duration.Parse(options.OlderThan, "--older-than");
         var home = options.ResolveHome();
-        var cutoff = DateTime.UtcNow - age;
+        var cutoff = console.Clock.UtcNow() - age;
         var store = new JobStore(home);
         var chosen = store.ReadAll(options.State)
             .Where(s => (s.Job?.FinishedAt ?? s.Job?.UpdatedAt ?? File.GetLastWriteTimeUtc(s.Path)) <= cutoff)

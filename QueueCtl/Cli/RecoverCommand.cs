@@ -15,8 +15,8 @@ internal static class RecoverCommand
     public static int Run(RecoverOptions options, CliConsole console)
     {
         var home = options.ResolveHome();
-        var recovered = Recovery.RecoverDeadWorkers(home, ConfigStore.Load(home), selfId: null, DateTime.UtcNow);
-        var stale = StaleFiles.Clean(home, DateTime.UtcNow);
+        var recovered = Recovery.RecoverDeadWorkers(home, ConfigStore.Load(home), selfId: null, console.Clock);
+        var stale = StaleFiles.Clean(home, console.Clock.UtcNow());
         if (options.Json)
         {
             Output.Json(console.Out, w =>

@@ -21,7 +21,7 @@ internal static class RemoveCommand
         var failed = false;
         foreach (var id in ids)
         {
-            var refusal = ControlIds.Retry(store, id, stored =>
+            var refusal = ControlIds.Retry(store, id, console.Clock, stored =>
             {
                 if (stored.State == JobState.Processing)
                 {
@@ -74,7 +74,7 @@ internal static class ControlIds
     /// refusal, or null for success) or the job moved meanwhile and must be looked for again.
     /// Returns the refusal sentence, or null on success.
     /// </summary>
-    public static string? Retry(JobStore store, string id, Func<StoredJob, (bool Done, string? Refusal)> act)
+    public static string? Retry(JobStore store, string id, TimeProvider time, Func<StoredJob, (bool Done, string? Refusal)> act)
     {
         for (var look = 0; look < Looks; look++)
         {
@@ -95,7 +95,7 @@ internal static class ControlIds
             {
                 return failure.Message;
             }
-            Thread.Sleep(10 * Math.Min(look + 1, 10)); // RACE: it moved (a claim, a recovery): look again shortly
+            time.Sleep(TimeSpan.FromMilliseconds(10 * Math.Min(look + 1, 10))); // RACE: it moved (a claim, a recovery): look again shortly
         }
         return $"Job '{id}' kept moving; try again.";
     }

@@ -22,9 +22,9 @@ internal static class RetryCommand
         var failed = false;
         foreach (var id in ids)
         {
-            var refusal = ControlIds.Retry(store, id, stored =>
+            var refusal = ControlIds.Retry(store, id, console.Clock, stored =>
                 stored.State is JobState.Completed or JobState.Dead
-                    ? (DeadLetterQueue.Revive(home, id, stored.State), null)
+                    ? (DeadLetterQueue.Revive(home, id, console.Clock.UtcNow(), stored.State), null)
                     : (true, $"Job '{id}' is {stored.State}, not finished; only a completed or dead job can be retried."));
             if (refusal is null)
             {

@@ -68,7 +68,7 @@ internal static class StatsCommand
         {
             throw Failure.Usage("--window must be longer than 0.");
         }
-        var stats = QueueStats.Take(options.ResolveHome(), window, DateTime.UtcNow);
+        var stats = QueueStats.Take(options.ResolveHome(), window, console.Clock.UtcNow());
         var c = stats.Counts;
         if (options.Json)
         {

@@ -144,7 +144,7 @@ internal sealed record QueueCounts(
         var registry = new WorkerRegistry(home);
         var records = registry.ReadAll();
         // Judging writes a probe file to read the file system's clock: only when there is someone to judge.
-        var liveness = records.Count > 0 ? registry.Judge(ConfigStore.Load(home)) : null;
+        var liveness = records.Count > 0 ? registry.Judge(ConfigStore.Load(home), now) : null;
         var dead = records.Where(r => liveness!.DeathReason(r) is not null).ToList();
         var live = records.Except(dead).ToList();
         return new QueueCounts(
@@ -170,7 +170,7 @@ internal static class StatusCommand
 {
     public static int Run(StatusOptions options, CliConsole console)
     {
-        var now = DateTime.UtcNow;
+        var now = console.Clock.UtcNow();
         var home = options.ResolveHome();
         var counts = QueueCounts.Take(home, now);
         var paused = PauseState.Read(home);

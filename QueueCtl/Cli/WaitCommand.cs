@@ -58,7 +58,8 @@ internal static class WaitCommand
             throw Failure.Operation($"No queue home at '{home.Root}'; run 'queuectl init' first.");
         }
         var store = new JobStore(home);
-        var deadline = timeout is { } t ? Environment.TickCount64 + (long)t.TotalMilliseconds : long.MaxValue;
+        var started = console.Clock.GetTimestamp();
+        var deadline = timeout ?? TimeSpan.MaxValue;
 
         using var watcher = new Watch(home);
         if (options.Queue is { } named)
@@ -130,10 +131,10 @@ internal static class WaitCommand
         }
 
         Check(ids, full: true);
-        var nextFull = Environment.TickCount64 + (long)SafetyCheck.TotalMilliseconds;
+        var nextFull = console.Clock.GetElapsedTime(started) + SafetyCheck;
         while (waiting.Count > 0)
         {
-            var now = Environment.TickCount64;
+            var now = console.Clock.GetElapsedTime(started);
             if (now >= deadline)
             {
                 break;
@@ -141,10 +142,10 @@ internal static class WaitCommand
             if (now >= nextFull || watcher.Overflowed)
             {
                 Check([.. waiting], full: true);
-                nextFull = now + (long)SafetyCheck.TotalMilliseconds;
+                nextFull = now + SafetyCheck;
                 continue;
             }
-            watcher.WaitOne(TimeSpan.FromMilliseconds(Math.Min(nextFull, deadline) - now));
+            watcher.WaitOne((nextFull < deadline ? nextFull : deadline) - now, console.Clock);
             Check(watcher.Drain(), full: false);
         }
 
@@ -229,7 +230,9 @@ internal static class WaitCommand
             }
         }
 
-        public void WaitOne(TimeSpan within) => _signal.Wait(within > TimeSpan.Zero ? within : TimeSpan.Zero);
+        /// <summary>Waits for a finished job, an overflow, or <paramref name="within"/> on <paramref name="time"/>.</summary>
+        public void WaitOne(TimeSpan within, TimeProvider time) =>
+            _signal.WaitAsync(within > TimeSpan.Zero ? within : TimeSpan.Zero, time, CancellationToken.None).GetAwaiter().GetResult();
 
         public List<string> Drain()
         {

@@ -57,10 +57,10 @@ internal static class WorkerCommand
         if (options.Foreground)
         {
             using var detachedLog = WorkerLog.ForDetached(home, ids);
-            return WorkerHost.Run(home, ids, (TextWriter?)detachedLog ?? console.Out, queues);
+            return WorkerHost.Run(home, ids, (TextWriter?)detachedLog ?? console.Out, console.Clock, queues);
         }
 
-        WorkerLauncher.Start(home, ids, TimeSpan.FromSeconds(15), queues);
+        WorkerLauncher.Start(home, ids, TimeSpan.FromSeconds(15), console.Clock, queues);
         if (options.Json)
         {
             Output.Json(console.Out, w =>
@@ -108,7 +108,7 @@ internal static class WorkerCommand
         var atOnce = here.Where(r => askedBefore.Contains(r.Pid)).ToList();
         foreach (var record in here.Where(r => !askedBefore.Contains(r.Pid)))
         {
-            MarkStopAsked(home, record.Id);
+            MarkStopAsked(home, record.Id, console.Clock.UtcNow());
         }
         foreach (var pid in here.Select(r => r.Pid).Distinct())
         {
@@ -129,16 +129,16 @@ internal static class WorkerCommand
             }
         }
 
-        var deadline = DateTime.UtcNow + timeout;
+        var deadline = console.Clock.UtcNow() + timeout;
         List<WorkerRecord> remaining;
         while (true)
         {
             remaining = here.Where(r => Native.ProcessExists(r.Pid) && IsQueuectl(r.Pid)).ToList();
-            if (remaining.Count == 0 || DateTime.UtcNow > deadline)
+            if (remaining.Count == 0 || console.Clock.UtcNow() > deadline)
             {
                 break;
             }
-            Thread.Sleep(50);
+            console.Clock.Sleep(TimeSpan.FromMilliseconds(50));
         }
         foreach (var record in here.Except(remaining))
         {
@@ -193,11 +193,11 @@ internal static class WorkerCommand
     /// <summary>workers/&lt;id&gt;.stopping: a graceful stop was asked of this worker (see <see cref="Stop"/>).</summary>
     private static string StopMarker(QueueHome home, string workerId) => Path.Combine(home.Workers, workerId + ".stopping");
 
-    private static void MarkStopAsked(QueueHome home, string workerId)
+    private static void MarkStopAsked(QueueHome home, string workerId, DateTime now)
     {
         try
         {
-            File.WriteAllText(StopMarker(home, workerId), $"{UtcTimestamp.ToText(DateTime.UtcNow)} stop asked by pid {Environment.ProcessId}\n");
+            File.WriteAllText(StopMarker(home, workerId), $"{UtcTimestamp.ToText(now)} stop asked by pid {Environment.ProcessId}\n");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -241,10 +241,10 @@ internal static class WorkerCommand
     private static int List(WorkerOptions options, CliConsole console)
     {
         var home = options.ResolveHome();
-        var now = DateTime.UtcNow;
+        var now = console.Clock.UtcNow();
         var registry = new WorkerRegistry(home);
         var records = registry.ReadAll();
-        var liveness = registry.Judge(ConfigStore.Load(home));
+        var liveness = registry.Judge(ConfigStore.Load(home), now);
         if (options.Json)
         {
             Output.Json(console.Out, w =>

@@ -33,11 +33,11 @@ internal static class ConfigStore
     public static ConfigForRepair LoadForRepair(QueueHome home) => Read(home, []);
 
     /// <summary>Moves a corrupt config.json aside (never deletes it) and returns where it went.</summary>
-    public static string KeepCorrupt(QueueHome home)
+    public static string KeepCorrupt(QueueHome home, DateTime now)
     {
         for (var attempt = 0; ; attempt++)
         {
-            var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+            var stamp = now.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
             var aside = $"{home.ConfigFile}.corrupt-{stamp}{(attempt == 0 ? "" : "-" + attempt)}";
             switch (Native.Move(home.ConfigFile, aside, noReplace: true))
             {

@@ -14,7 +14,7 @@ namespace QueueCtl.Dashboard;
 /// /metrics carry no job data and stay open). Every id is checked against the id alphabet before
 /// it touches a path, so no request reaches outside the home.
 /// </summary>
-internal sealed class DashboardApi(QueueHome home, RequestGuard guard)
+internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvider time)
 {
     private const int MaxPageSize = 500;
 
@@ -55,7 +55,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard)
                     await Page(context);
                     break;
                 case ["metrics"] when get:
-                    await Text(context, Metrics.Render(home, DateTime.UtcNow), "text/plain; version=0.0.4; charset=utf-8");
+                    await Text(context, Metrics.Render(home, time.UtcNow()), "text/plain; version=0.0.4; charset=utf-8");
                     break;
                 case ["api", "status"] when get:
                     await Json(context, w => Status(w));
@@ -104,7 +104,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard)
 
     private void Status(Utf8JsonWriter w)
     {
-        var now = DateTime.UtcNow;
+        var now = time.UtcNow();
         var counts = QueueCounts.Take(home, now);
         w.WriteStartObject();
         counts.WriteProperties(w);
@@ -119,9 +119,9 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard)
 
     private void Workers(Utf8JsonWriter w)
     {
-        var now = DateTime.UtcNow;
+        var now = time.UtcNow();
         var registry = new WorkerRegistry(home);
-        var liveness = registry.Judge(ConfigStore.Load(home));
+        var liveness = registry.Judge(ConfigStore.Load(home), now);
         w.WriteStartArray();
         foreach (var r in registry.ReadAll())
         {
@@ -291,7 +291,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard)
         {
             return;
         }
-        if (!DeadLetterQueue.Revive(home, id))
+        if (!DeadLetterQueue.Revive(home, id, time.UtcNow()))
         {
             await Error(context, 404, $"No job '{id}' in the dead letter queue.");
             return;
@@ -308,7 +308,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard)
     private async Task RetryAll(HttpContext context)
     {
         var ids = new JobStore(home).Files(JobState.Dead).Select(p => Path.GetFileNameWithoutExtension(p)).ToList();
-        var retried = ids.Where(id => DeadLetterQueue.Revive(home, id)).ToList();
+        var retried = ids.Where(id => DeadLetterQueue.Revive(home, id, time.UtcNow())).ToList();
         await Json(context, w =>
         {
             w.WriteStartObject();

@@ -26,7 +26,7 @@ internal static class DashboardServer
         builder.WebHost.UseUrls($"http://{host}:{port}");
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
         var app = builder.Build();
-        var api = new DashboardApi(home, new RequestGuard(token, bind));
+        var api = new DashboardApi(home, new RequestGuard(token, bind), console.Clock);
         app.Run(api.HandleAsync);
         try
         {

@@ -32,7 +32,7 @@ internal static class Metrics
         }
 
         var registry = new WorkerRegistry(home);
-        var liveness = registry.Judge(ConfigStore.Load(home));
+        var liveness = registry.Judge(ConfigStore.Load(home), now);
         var workers = registry.ReadAll();
         Family(text, "queuectl_workers", "gauge", "Registered workers by state (dead: process gone or heartbeat older than worker-lease).");
         foreach (var state in new[] { "idle", "busy", "paused", "stopping", "dead" })

@@ -12,7 +12,7 @@ namespace QueueCtl.Processing;
 /// stopped from the heartbeat: by the fence (<see cref="CheckFence"/>) or a cancel request
 /// (<see cref="CheckCancel"/>).
 /// </summary>
-internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher settings, Registration registration, LateFinishes lateFinishes, Action<string> log)
+internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher settings, Registration registration, LateFinishes lateFinishes, Action<string> log, TimeProvider time)
 {
     private readonly RepeatedFailure _finishTrouble = new();
     private ResiliencePipeline? _ioRetry;
@@ -23,7 +23,7 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
     /// a network file system hiccup): the result is kept in memory and written once the disk
     /// takes it, until an abort leaves the job to recovery.
     /// </summary>
-    private ResiliencePipeline IoRetry => _ioRetry ??= new ResiliencePipelineBuilder()
+    private ResiliencePipeline IoRetry => _ioRetry ??= new ResiliencePipelineBuilder { TimeProvider = time }
         .AddRetry(new RetryStrategyOptions
         {
             ShouldHandle = new PredicateBuilder().Handle<IOException>().Handle<UnauthorizedAccessException>(),
@@ -34,7 +34,7 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
             UseJitter = true,
             OnRetry = args =>
             {
-                if (_finishTrouble.Occurred(DateTime.UtcNow, out var lasting))
+                if (_finishTrouble.Occurred(time.UtcNow(), out var lasting))
                 {
                     log($"could not record the result yet (retry {args.AttemptNumber + 1} in {args.RetryDelay.TotalSeconds:0.0} s){lasting}: {args.Outcome.Exception?.Message}");
                 }
@@ -63,7 +63,7 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
             Volatile.Write(ref _running, stopper);
             try
             {
-                result = CommandRunner.Run(home, job, id, timeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : null, current.LogMaxBytes, abort, registration.Guard, stopper);
+                result = CommandRunner.Run(home, job, id, time, timeoutSeconds is { } s ? TimeSpan.FromSeconds(s) : null, current.LogMaxBytes, abort, registration.Guard, stopper);
             }
             finally
             {
@@ -82,7 +82,7 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
             : Transitions.Finished(job, result, id, settings.Current);
         var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
         CancelRequests.Remove(home, id, job.Id);
-        if (_finishTrouble.Cleared(DateTime.UtcNow) is { } tried)
+        if (_finishTrouble.Cleared(time.UtcNow()) is { } tried)
         {
             log($"the file system answered again for {job.Id} after {tried.TotalSeconds:0} s of retries");
         }
@@ -142,7 +142,7 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
     /// <summary>A cancel request came between the claim and the start: the job goes dead without running.</summary>
     private void FinishCancelledBeforeStart(ClaimedJob claimed, string reason, CancellationToken abort)
     {
-        var final = Transitions.Cancelled(claimed.Job, reason, DateTime.UtcNow);
+        var final = Transitions.Cancelled(claimed.Job, reason, time.UtcNow());
         var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
         CancelRequests.Remove(home, id, claimed.Job.Id);
         log($"{claimed.Job.Id} {(outcome == FinishOutcome.Finished ? "dead" : outcome.ToString().ToLowerInvariant())} before it started ({reason})");

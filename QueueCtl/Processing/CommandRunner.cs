@@ -72,14 +72,14 @@ internal static partial class CommandRunner
     /// kills it and records the stopper's reason (fencing). Every process of the run carries
     /// QUEUECTL_WORKER_ID and QUEUECTL_JOB_ID, which <see cref="JobProcesses"/> finds it by.
     /// </summary>
-    public static AttemptResult Run(QueueHome home, Job job, string workerId, TimeSpan? timeout, long logMaxBytes,
+    public static AttemptResult Run(QueueHome home, Job job, string workerId, TimeProvider time, TimeSpan? timeout, long logMaxBytes,
         CancellationToken abort, RunGuard? guard = null, RunStopper? stop = null)
     {
-        var started = DateTime.UtcNow;
+        var started = time.UtcNow();
         var cwd = job.Cwd ?? home.Root;
         if (!Directory.Exists(cwd))
         {
-            return new AttemptResult(null, $"working directory '{cwd}' does not exist", started, DateTime.UtcNow);
+            return new AttemptResult(null, $"working directory '{cwd}' does not exist", started, time.UtcNow());
         }
 
         var environment = new Dictionary<string, string>(WorkerEnvironment.Value, StringComparer.Ordinal);
@@ -101,24 +101,21 @@ internal static partial class CommandRunner
         }
         catch (IOException e)
         {
-            return new AttemptResult(null, $"could not start /bin/sh: {e.Message}", started, DateTime.UtcNow);
+            return new AttemptResult(null, $"could not start /bin/sh: {e.Message}", started, time.UtcNow());
         }
         guard?.Started(child.Pid);
         using (child)
         {
             var tail = new TailBuffer(StderrTailBytes);
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(abort, stop?.Token ?? CancellationToken.None);
-            if (timeout is { } t)
-            {
-                limit.CancelAfter(t);
-            }
+            using var timer = timeout is { } t ? new CancellationTokenSource(t, time) : null;
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(abort, stop?.Token ?? CancellationToken.None, timer?.Token ?? CancellationToken.None);
             var exited = false;
             int exitCode;
             using (limit.Token.Register(() =>
             {
                 if (!Volatile.Read(ref exited))
                 {
-                    Kill(child.Pid, workerId, job.Id);
+                    Kill(child.Pid, workerId, job.Id, time);
                 }
             }))
             {
@@ -131,12 +128,12 @@ internal static partial class CommandRunner
                     {
                         tail.Add(data);
                     }
-                }, PipeGrace);
+                }, PipeGrace, time);
                 Volatile.Write(ref exited, true);
             }
             guard?.Ended(child.Pid);
 
-            var finished = DateTime.UtcNow;
+            var finished = time.UtcNow();
             if (limit.IsCancellationRequested)
             {
                 abort.ThrowIfCancellationRequested();
@@ -174,10 +171,10 @@ internal static partial class CommandRunner
     /// The shell leads its own session and process group (pgid = its pid): kill the group, then
     /// whatever of the run left it (setsid, a double fork) but still carries its marks.
     /// </summary>
-    private static void Kill(int pid, string workerId, string jobId)
+    private static void Kill(int pid, string workerId, string jobId, TimeProvider time)
     {
         Native.Signal(-pid, SigKill);
-        JobProcesses.KillAll(workerId, jobId, Timing.KillWait);
+        JobProcesses.KillAll(workerId, jobId, Timing.KillWait, time);
     }
 
     /// <summary>The last N bytes written, for last_error.</summary>

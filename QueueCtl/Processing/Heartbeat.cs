@@ -7,7 +7,7 @@ namespace QueueCtl.Processing;
 /// hangs, or this process was frozen and just woke up) and cancel requests. It never dies of an
 /// error: a silent heartbeat would let other workers take this worker's jobs while it runs them.
 /// </summary>
-internal sealed class Heartbeat(Registration registration, SettingsWatcher settings, Action checks, Action<string> log)
+internal sealed class Heartbeat(Registration registration, SettingsWatcher settings, Action checks, Action<string> log, TimeProvider time)
 {
     private readonly RepeatedFailure _trouble = new();
 
@@ -17,18 +17,18 @@ internal sealed class Heartbeat(Registration registration, SettingsWatcher setti
         while (!stop.IsCancellationRequested)
         {
             var interval = Timing.HeartbeatInterval(settings.Current.WorkerLeaseSeconds);
-            if (beatDue == default || beatDue > DateTime.UtcNow + interval)
+            if (beatDue == default || beatDue > time.UtcNow() + interval)
             {
-                beatDue = DateTime.UtcNow + interval; // first round, or the lease was shortened
+                beatDue = time.UtcNow() + interval; // first round, or the lease was shortened
             }
             try
             {
-                var wait = beatDue - DateTime.UtcNow;
-                if (await registration.Changed.WaitAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, stop))
+                var wait = beatDue - time.UtcNow();
+                if (await registration.Changed.WaitAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, time, stop))
                 {
-                    await Task.Delay(Timing.RecordDelay, stop);
+                    await Task.Delay(Timing.RecordDelay, time, stop);
                     checks();
-                    if (DateTime.UtcNow < beatDue)
+                    if (time.UtcNow() < beatDue)
                     {
                         registration.TryWrite(log);
                         continue;
@@ -40,11 +40,11 @@ internal sealed class Heartbeat(Registration registration, SettingsWatcher setti
                 return;
             }
             checks();
-            beatDue = DateTime.UtcNow + interval;
+            beatDue = time.UtcNow() + interval;
             try
             {
                 registration.Write();
-                if (_trouble.Cleared(DateTime.UtcNow) is { } lasted)
+                if (_trouble.Cleared(time.UtcNow()) is { } lasted)
                 {
                     log($"heartbeat works again after {lasted.TotalSeconds:0} s of failures");
                 }
@@ -52,7 +52,7 @@ internal sealed class Heartbeat(Registration registration, SettingsWatcher setti
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 var kind = e is IOException or UnauthorizedAccessException ? "" : $" (unexpected {e.GetType().Name})";
-                if (_trouble.Occurred(DateTime.UtcNow, out var lasting))
+                if (_trouble.Occurred(time.UtcNow(), out var lasting))
                 {
                     log($"heartbeat failed{kind}{lasting}: {e.Message}");
                 }

@@ -34,6 +34,7 @@ internal sealed class JobIndex : IDisposable
     });
 
     private readonly QueueHome _home;
+    private readonly TimeProvider _time;
     private readonly Dictionary<string, Candidate> _byPath = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SortedSet<Candidate>> _ready = new(StringComparer.Ordinal);
     private readonly HashSet<string>? _served;
@@ -46,9 +47,10 @@ internal sealed class JobIndex : IDisposable
     private volatile bool _rescanNeeded = true;
     private volatile bool _watchersBroken;
 
-    public JobIndex(QueueHome home)
+    public JobIndex(QueueHome home, TimeProvider time)
     {
         _home = home;
+        _time = time;
         _served = home.WorkerQueues is { } queues ? new HashSet<string>(queues, StringComparer.Ordinal) : null;
         StartWatchers();
     }
@@ -200,7 +202,7 @@ internal sealed class JobIndex : IDisposable
         if (_heldByPause)
         {
             // A resume deletes a file nobody watches: look again within the paused worker's poll.
-            var resumeCheck = DateTime.UtcNow + PauseState.Poll;
+            var resumeCheck = _time.UtcNow() + PauseState.Poll;
             next = next is null || resumeCheck < next ? resumeCheck : next;
         }
         foreach (var (at, _) in _unsettled.Values)
@@ -215,7 +217,7 @@ internal sealed class JobIndex : IDisposable
     {
         try
         {
-            await _signal.WaitAsync(timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout, cancel);
+            await _signal.WaitAsync(timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout, _time, cancel);
         }
         catch (OperationCanceledException)
         {
@@ -312,7 +314,7 @@ internal sealed class JobIndex : IDisposable
         }
         catch (IOException)
         {
-            _unsettled[path] = (DateTime.UtcNow + SettleTime, state); // e.g. ESTALE on a network file system: look again later
+            _unsettled[path] = (_time.UtcNow() + SettleTime, state); // e.g. ESTALE on a network file system: look again later
             return;
         }
 
@@ -320,19 +322,19 @@ internal sealed class JobIndex : IDisposable
         if (candidate is null)
         {
             var settledAt = modified + SettleTime;
-            if (rejectIfInvalid && settledAt <= DateTime.UtcNow)
+            if (rejectIfInvalid && settledAt <= _time.UtcNow())
             {
                 invalid?.Add((path, state));
             }
             else
             {
-                _unsettled[path] = (settledAt > DateTime.UtcNow ? settledAt : DateTime.UtcNow + SettleTime, state);
+                _unsettled[path] = (settledAt > _time.UtcNow() ? settledAt : _time.UtcNow() + SettleTime, state);
             }
             return;
         }
         _unsettled.Remove(path);
         _byPath[path] = candidate;
-        if (candidate.NotBefore is { } notBefore && notBefore > DateTime.UtcNow)
+        if (candidate.NotBefore is { } notBefore && notBefore > _time.UtcNow())
         {
             _scheduled.Enqueue(candidate, notBefore);
         }

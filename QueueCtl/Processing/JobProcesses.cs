@@ -60,9 +60,9 @@ internal static class JobProcesses
     /// SIGKILLs every process of the worker's jobs (or of one job) until none is left or
     /// <paramref name="within"/> has passed; true when none is left.
     /// </summary>
-    public static bool KillAll(string workerId, string? jobId, TimeSpan within)
+    public static bool KillAll(string workerId, string? jobId, TimeSpan within, TimeProvider time)
     {
-        var deadline = Environment.TickCount64 + (long)within.TotalMilliseconds;
+        var started = time.GetTimestamp();
         while (true)
         {
             var pids = Find(workerId, jobId);
@@ -74,11 +74,11 @@ internal static class JobProcesses
             {
                 Native.Signal(pid, SigKill);
             }
-            if (Environment.TickCount64 > deadline)
+            if (time.GetElapsedTime(started) > within)
             {
                 return false;
             }
-            Thread.Sleep(5); // SIGKILL takes effect when the process next runs in the kernel: a few ms
+            time.Sleep(TimeSpan.FromMilliseconds(5)); // SIGKILL takes effect when the process next runs in the kernel: a few ms
         }
     }
 

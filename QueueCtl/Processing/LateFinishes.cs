@@ -10,7 +10,7 @@ namespace QueueCtl.Processing;
 /// at once to the end of its own log, and later, once the job rests, into the recoverer's history
 /// entry for the same run as late_finish (<see cref="FencedRuns"/>).
 /// </summary>
-internal sealed class LateFinishes(QueueHome home, string id, Registration registration, Action<string> log)
+internal sealed class LateFinishes(QueueHome home, string id, Registration registration, Action<string> log, TimeProvider time)
 {
     private readonly List<FencedRun> _pending = [];
     private DateTime _nextTry;
@@ -45,7 +45,7 @@ internal sealed class LateFinishes(QueueHome home, string id, Registration regis
             var outcome = FencedRuns.TryRecord(home, id, fenced);
             // RACE: a recoverer moves the job through folders of its own, and a file between two
             // renames is briefly found nowhere: "gone" counts only once it has lasted a while.
-            if (outcome == NoteOutcome.Later || outcome == NoteOutcome.Gone && DateTime.UtcNow - fenced.Finish.FinishedAt < Timing.GoneAfter)
+            if (outcome == NoteOutcome.Later || outcome == NoteOutcome.Gone && time.UtcNow() - fenced.Finish.FinishedAt < Timing.GoneAfter)
             {
                 continue;
             }

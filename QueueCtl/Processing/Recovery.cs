@@ -18,13 +18,14 @@ internal sealed record RecoveredJob(string JobId, string FromWorker, string Stat
 internal static class Recovery
 {
 
-    public static List<RecoveredJob> RecoverDeadWorkers(QueueHome home, Settings settings, string? selfId, DateTime now)
+    public static List<RecoveredJob> RecoverDeadWorkers(QueueHome home, Settings settings, string? selfId, TimeProvider time)
     {
+        var now = time.UtcNow();
         var registry = new WorkerRegistry(home);
         var recovered = new List<RecoveredJob>();
         var live = new HashSet<string>(StringComparer.Ordinal);
         var dead = new Dictionary<string, string>(StringComparer.Ordinal);
-        var liveness = registry.Judge(settings);
+        var liveness = registry.Judge(settings, now);
         foreach (var record in registry.ReadAll())
         {
             var reason = record.Id == selfId ? null : liveness.DeathReason(record);
@@ -55,7 +56,7 @@ internal static class Recovery
             // Never twice at once: what is left on this host of the dead (or frozen) worker's runs
             // dies before its jobs can run again. Its guard normally killed them already; on another
             // host the worker's own fence did (ARCHITECTURE.md, "Liveness and fencing").
-            if (!JobProcesses.KillAll(workerId, null, Timing.RecoveryKillWait))
+            if (!JobProcesses.KillAll(workerId, null, Timing.RecoveryKillWait, time))
             {
                 continue; // a process that does not die (uninterruptible sleep): its jobs wait for the next round
             }
@@ -155,7 +156,7 @@ internal static class Recovery
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NotRegularFileException)
         {
-            if (IsDroppedJob(path, bytes))
+            if (IsDroppedJob(path, bytes, now))
             {
                 // Claimed from pending/ and the worker died before it rewrote the file: it never ran.
                 return ReturnToPending(home, path, Path.GetFileNameWithoutExtension(path), workerId);
@@ -199,11 +200,11 @@ internal static class Recovery
     }
 
     /// <summary>A file as dropped into pending/ (only `command` required): valid, but not yet normalised by a claim.</summary>
-    private static bool IsDroppedJob(string path, byte[] bytes)
+    private static bool IsDroppedJob(string path, byte[] bytes, DateTime now)
     {
         try
         {
-            JobParser.Parse(bytes, new JobDefaults(0, null, DateTime.UtcNow), Path.GetFileNameWithoutExtension(path));
+            JobParser.Parse(bytes, new JobDefaults(0, null, now), Path.GetFileNameWithoutExtension(path));
             return true;
         }
         catch (Failure)

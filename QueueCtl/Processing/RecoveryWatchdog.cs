@@ -7,7 +7,7 @@ namespace QueueCtl.Processing;
 /// staging files: apart from the heartbeat, so that a slow recovery never delays a renewal. A
 /// worker that is itself fenced judges nobody until it has renewed again.
 /// </summary>
-internal sealed class RecoveryWatchdog(QueueHome home, string id, SettingsWatcher settings, Registration registration, Action<string> log)
+internal sealed class RecoveryWatchdog(QueueHome home, string id, SettingsWatcher settings, Registration registration, Action<string> log, TimeProvider time)
 {
     private readonly RepeatedFailure _trouble = new();
 
@@ -18,13 +18,13 @@ internal sealed class RecoveryWatchdog(QueueHome home, string id, SettingsWatche
             var current = settings.Current;
             try
             {
-                await Task.Delay(Timing.HeartbeatInterval(current.WorkerLeaseSeconds), stop);
+                await Task.Delay(Timing.HeartbeatInterval(current.WorkerLeaseSeconds), time, stop);
                 if (registration.Fenced(out _))
                 {
                     continue;
                 }
-                var recovered = Recovery.RecoverDeadWorkers(home, current, id, DateTime.UtcNow);
-                StaleFiles.CleanNowAndThen(home, DateTime.UtcNow);
+                var recovered = Recovery.RecoverDeadWorkers(home, current, id, time);
+                StaleFiles.CleanNowAndThen(home, time.UtcNow());
                 foreach (var job in recovered)
                 {
                     log($"recovered {job.JobId} from {job.FromWorker}: now {job.State} ({job.Reason})");
@@ -33,7 +33,7 @@ internal sealed class RecoveryWatchdog(QueueHome home, string id, SettingsWatche
                 {
                     index.Wake();
                 }
-                if (_trouble.Cleared(DateTime.UtcNow) is { } lasted)
+                if (_trouble.Cleared(time.UtcNow()) is { } lasted)
                 {
                     log($"recovery works again after {lasted.TotalSeconds:0} s of failures");
                 }
@@ -45,7 +45,7 @@ internal sealed class RecoveryWatchdog(QueueHome home, string id, SettingsWatche
             catch (Exception e)
             {
                 var kind = e is IOException or UnauthorizedAccessException ? "" : $" (unexpected {e.GetType().Name})";
-                if (_trouble.Occurred(DateTime.UtcNow, out var lasting))
+                if (_trouble.Occurred(time.UtcNow(), out var lasting))
                 {
                     log($"recovery failed{kind}{lasting}: {e.Message}");
                 }

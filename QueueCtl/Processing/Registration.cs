@@ -9,17 +9,17 @@ namespace QueueCtl.Processing;
 /// which says when the last renewal is so old that other workers may soon judge this one dead
 /// (ARCHITECTURE.md, "Liveness and fencing"). Every renewal is also told to the worker's guard.
 /// </summary>
-internal sealed class Registration(QueueHome home, string id, SettingsWatcher settings)
+internal sealed class Registration(QueueHome home, string id, SettingsWatcher settings, TimeProvider time)
 {
     private const string FenceReasonStart = "killed: worker ";
 
     private readonly WorkerRegistry _registry = new(home);
-    private readonly DateTime _startedAt = UtcTimestamp.Truncate(DateTime.UtcNow);
+    private readonly DateTime _startedAt = UtcTimestamp.Truncate(time.UtcNow());
     private readonly object _lock = new();
     private string _state = "idle";
     private string? _currentJob;
-    private DateTime _renewedAt = DateTime.UtcNow;
-    private long _renewedTicks = Environment.TickCount64;
+    private DateTime _renewedAt = time.UtcNow();
+    private long _renewedTicks = time.GetTimestamp();
 
     /// <summary>Released when the state changes: the heartbeat writes the record soon after.</summary>
     public SemaphoreSlim Changed { get; } = new(0);
@@ -76,8 +76,8 @@ internal sealed class Registration(QueueHome home, string id, SettingsWatcher se
     {
         lock (_lock)
         {
-            var startedWall = DateTime.UtcNow;
-            var startedTicks = Environment.TickCount64;
+            var startedWall = time.UtcNow();
+            var startedTicks = time.GetTimestamp();
             try
             {
                 _registry.Write(new WorkerRecord
@@ -88,7 +88,7 @@ internal sealed class Registration(QueueHome home, string id, SettingsWatcher se
                     StartedAt = _startedAt,
                     State = _state,
                     CurrentJob = _currentJob,
-                    HeartbeatAt = UtcTimestamp.Truncate(DateTime.UtcNow),
+                    HeartbeatAt = UtcTimestamp.Truncate(time.UtcNow()),
                 });
             }
             catch (IOException) when (_registry.Touch(id))
@@ -120,8 +120,8 @@ internal sealed class Registration(QueueHome home, string id, SettingsWatcher se
             ticks = _renewedTicks;
             at = _renewedAt;
         }
-        var wall = DateTime.UtcNow - at;
-        var monotonic = TimeSpan.FromMilliseconds(Environment.TickCount64 - ticks);
+        var wall = time.UtcNow() - at;
+        var monotonic = time.GetElapsedTime(ticks);
         since = wall > monotonic ? wall : monotonic;
         return since > Timing.Fence(settings.Current.WorkerLeaseSeconds);
     }
@@ -144,6 +144,6 @@ internal sealed class Registration(QueueHome home, string id, SettingsWatcher se
     {
         _renewedAt = startedWall;
         _renewedTicks = startedTicks;
-        Guard?.Renewed(Timing.Fence(settings.Current.WorkerLeaseSeconds) - TimeSpan.FromMilliseconds(Environment.TickCount64 - startedTicks));
+        Guard?.Renewed(Timing.Fence(settings.Current.WorkerLeaseSeconds) - time.GetElapsedTime(startedTicks));
     }
 }

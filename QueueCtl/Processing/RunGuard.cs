@@ -62,22 +62,24 @@ internal sealed class RunGuard : IDisposable
     private readonly object _lock = new();
     private readonly FileStream? _pipe;
     private readonly int _pid;
+    private readonly TimeProvider _time;
 
-    private RunGuard(FileStream? pipe, int pid)
+    private RunGuard(FileStream? pipe, int pid, TimeProvider time)
     {
         _pipe = pipe;
         _pid = pid;
+        _time = time;
     }
 
     /// <summary>Why the worker runs without a guard (no bash on this host), or null.</summary>
     public string? Missing { get; private init; }
 
     /// <summary>Starts the guard of one worker. Without bash the worker runs unguarded (it says so).</summary>
-    public static unsafe RunGuard Start(string workerId)
+    public static unsafe RunGuard Start(string workerId, TimeProvider time)
     {
         if (!File.Exists(Bash))
         {
-            return new RunGuard(null, 0) { Missing = $"{Bash} not found: jobs are not killed when this worker dies or freezes (recovery on this host still kills them)" };
+            return new RunGuard(null, 0, time) { Missing = $"{Bash} not found: jobs are not killed when this worker dies or freezes (recovery on this host still kills them)" };
         }
         var fds = stackalloc int[2];
         if (Spawn.Pipe2(fds, Spawn.OCloExec) != 0)
@@ -100,7 +102,7 @@ internal sealed class RunGuard : IDisposable
         {
             _ = Spawn.Close(fds[0]);
         }
-        return new RunGuard(new FileStream(new SafeFileHandle(fds[1], ownsHandle: true), FileAccess.Write, bufferSize: 0), pid);
+        return new RunGuard(new FileStream(new SafeFileHandle(fds[1], ownsHandle: true), FileAccess.Write, bufferSize: 0), pid, time);
     }
 
     public int Pid => _pid;
@@ -154,11 +156,11 @@ internal sealed class RunGuard : IDisposable
         {
             _pipe.Dispose();
         }
-        var deadline = Environment.TickCount64 + 2000;
+        var closedAt = _time.GetTimestamp();
         int status;
-        while (Spawn.WaitPid(_pid, &status, 1) == 0 && Environment.TickCount64 < deadline)
+        while (Spawn.WaitPid(_pid, &status, 1) == 0 && _time.GetElapsedTime(closedAt) < TimeSpan.FromSeconds(2))
         {
-            Thread.Sleep(5);
+            _time.Sleep(TimeSpan.FromMilliseconds(5));
         }
     }
 }

@@ -142,7 +142,7 @@ internal sealed partial class Spawn : IDisposable
     /// both pipes are closed, or <paramref name="pipeGrace"/> after the exit when a background child
     /// keeps a pipe open. Another thread may kill the process group meanwhile.
     /// </summary>
-    public unsafe int Drain(Action<ReadOnlySpan<byte>, bool> output, TimeSpan pipeGrace)
+    public unsafe int Drain(Action<ReadOnlySpan<byte>, bool> output, TimeSpan pipeGrace, TimeProvider time)
     {
         var pidfd = (int)Syscall(SysPidfdOpen, Pid, 0); // -1 on kernels before 5.3: poll waitpid instead
         var handles = new[] { _stdout, _stderr };
@@ -164,9 +164,9 @@ internal sealed partial class Spawn : IDisposable
                 if (exitCode is null && TryReap(out var code))
                 {
                     exitCode = code;
-                    exitedAt = Environment.TickCount64;
+                    exitedAt = time.GetTimestamp();
                 }
-                if (exitCode is { } done && (!open[0] && !open[1] || Environment.TickCount64 - exitedAt >= pipeGrace.TotalMilliseconds))
+                if (exitCode is { } done && (!open[0] && !open[1] || time.GetElapsedTime(exitedAt) >= pipeGrace))
                 {
                     return done;
                 }
@@ -184,7 +184,7 @@ internal sealed partial class Spawn : IDisposable
                     fds[count] = new PollFd { Fd = pidfd, Events = PollIn };
                     index[count++] = 2;
                 }
-                var timeout = exitCode is not null ? (int)Math.Max(0, pipeGrace.TotalMilliseconds - (Environment.TickCount64 - exitedAt))
+                var timeout = exitCode is not null ? (int)Math.Max(0, (pipeGrace - time.GetElapsedTime(exitedAt)).TotalMilliseconds)
                     : pidfd >= 0 ? -1 : (int)NoPidfdPoll.TotalMilliseconds;
                 if (Poll(fds, (ulong)count, timeout) < 0)
                 {

@@ -14,6 +14,7 @@ internal sealed class Worker
 {
     private readonly QueueHome _home;
     private readonly TextWriter _log;
+    private readonly TimeProvider _time;
     private readonly SettingsWatcher _settings;
     private readonly PauseState _pause;
     private readonly Registration _registration;
@@ -22,16 +23,17 @@ internal sealed class Worker
     private readonly RepeatedFailure _loopTrouble = new();
     private bool _checkOwnFolder;
 
-    public Worker(QueueHome home, string id, TextWriter log)
+    public Worker(QueueHome home, string id, TextWriter log, TimeProvider time)
     {
         _home = home;
         _log = log;
+        _time = time;
         Id = id;
         _settings = new SettingsWatcher(home);
         _pause = new PauseState(home);
-        _registration = new Registration(home, id, _settings);
-        _lateFinishes = new LateFinishes(home, id, _registration, Log);
-        _attempts = new AttemptRunner(home, id, _settings, _registration, _lateFinishes, Log);
+        _registration = new Registration(home, id, _settings, time);
+        _lateFinishes = new LateFinishes(home, id, _registration, Log, time);
+        _attempts = new AttemptRunner(home, id, _settings, _registration, _lateFinishes, Log, time);
     }
 
     public string Id { get; }
@@ -43,7 +45,7 @@ internal sealed class Worker
         {
             _home.EnsureCreated();
             Directory.CreateDirectory(_home.Staging);
-            guard = RunGuard.Start(Id);
+            guard = RunGuard.Start(Id, _time);
             _registration.Guard = guard;
             if (guard.Missing is { } missing)
             {
@@ -73,13 +75,13 @@ internal sealed class Worker
         Log($"started (pid {Environment.ProcessId}, host {WorkerId.Host}, guard {guard.Pid})");
 
         using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(abort);
-        using var index = new JobIndex(_home);
+        using var index = new JobIndex(_home, _time);
         var heartbeat = new Heartbeat(_registration, _settings, () =>
         {
             _attempts.CheckFence();
             _attempts.CheckCancel();
-        }, Log).RunAsync(heartbeatStop.Token);
-        var recovery = new RecoveryWatchdog(_home, Id, _settings, _registration, Log).RunAsync(index, heartbeatStop.Token);
+        }, Log, _time).RunAsync(heartbeatStop.Token);
+        var recovery = new RecoveryWatchdog(_home, Id, _settings, _registration, Log, _time).RunAsync(index, heartbeatStop.Token);
         try
         {
             await Loop(index, graceful, abort);
@@ -113,12 +115,12 @@ internal sealed class Worker
     private async Task Loop(JobIndex index, CancellationToken graceful, CancellationToken abort)
     {
         var claimer = new Claimer(_home, Id);
-        var lastRescan = DateTime.UtcNow;
+        var lastRescan = _time.UtcNow();
         while (!graceful.IsCancellationRequested)
         {
             try
             {
-                var now = DateTime.UtcNow;
+                var now = _time.UtcNow();
                 if (now - lastRescan > Timing.SafetyPoll)
                 {
                     index.RequestRescan();
@@ -149,7 +151,7 @@ internal sealed class Worker
                 }
                 foreach (var (path, state) in index.TakeSettledInvalid(now))
                 {
-                    var settled = claimer.TryClaim(path, state, _settings.Current, DateTime.UtcNow);
+                    var settled = claimer.TryClaim(path, state, _settings.Current, _time.UtcNow());
                     if (settled.Outcome == ClaimOutcome.Rejected)
                     {
                         Log($"rejected {Path.GetFileName(path)}: {settled.Reason}");
@@ -172,7 +174,7 @@ internal sealed class Worker
                 if (candidate is null)
                 {
                     var due = index.NextDue();
-                    var wait = due is { } at ? at - DateTime.UtcNow : Timing.SafetyPoll;
+                    var wait = due is { } at ? at - _time.UtcNow() : Timing.SafetyPoll;
                     wait = _lateFinishes.Any && wait > Timing.FencedRetry ? Timing.FencedRetry : wait;
                     TurnWorked();
                     await index.WaitAsync(wait < Timing.SafetyPoll ? wait : Timing.SafetyPoll, graceful);
@@ -180,7 +182,7 @@ internal sealed class Worker
                 }
 
                 var settings = _settings.Current;
-                var claim = claimer.TryClaim(candidate.Path, candidate.State, settings, DateTime.UtcNow);
+                var claim = claimer.TryClaim(candidate.Path, candidate.State, settings, _time.UtcNow());
                 if (claim.Outcome == ClaimOutcome.Rejected)
                 {
                     Log($"rejected {Path.GetFileName(candidate.Path)}: {claim.Reason}");
@@ -200,7 +202,7 @@ internal sealed class Worker
                 // The home is unreadable, a folder vanished, or something unforeseen: a worker never
                 // dies of it. Every job stays where it is on disk, and the loop tries again later.
                 var kind = e is IOException or UnauthorizedAccessException ? "I/O error" : $"unexpected {e.GetType().Name}";
-                if (_loopTrouble.Occurred(DateTime.UtcNow, out var lasting))
+                if (_loopTrouble.Occurred(_time.UtcNow(), out var lasting))
                 {
                     Log($"{kind}, retrying every {Timing.SafetyPoll.TotalSeconds:0} s{lasting}: {e.Message}");
                 }
@@ -214,22 +216,22 @@ internal sealed class Worker
     /// <summary>A turn of the loop went through without an error: after a run of errors, say so once.</summary>
     private void TurnWorked()
     {
-        if (_loopTrouble.Cleared(DateTime.UtcNow) is { } lasted)
+        if (_loopTrouble.Cleared(_time.UtcNow()) is { } lasted)
         {
             Log($"working again after {lasted.TotalSeconds:0} s of errors");
         }
     }
 
     /// <summary>Writes a line to the worker's log; a log that cannot be written (a read-only disk) never stops the worker.</summary>
-    private void Log(string message) => WriteLog(_log, $"{Id} {message}");
+    private void Log(string message) => WriteLog(_log, $"{Id} {message}", _time);
 
-    public static void WriteLog(TextWriter log, string message)
+    public static void WriteLog(TextWriter log, string message, TimeProvider time)
     {
         lock (log)
         {
             try
             {
-                log.WriteLine($"{UtcTimestamp.ToText(DateTime.UtcNow)} {LogText.Escape(message)}");
+                log.WriteLine($"{UtcTimestamp.ToText(time.UtcNow())} {LogText.Escape(message)}");
                 log.Flush();
             }
             catch (IOException)

@@ -11,7 +11,7 @@ namespace QueueCtl.Processing;
 internal static class WorkerHost
 {
     /// <param name="queues">The queues the workers take jobs from (`--queue`); null for every queue.</param>
-    public static int Run(QueueHome home, IReadOnlyList<string> workerIds, TextWriter log, IReadOnlyList<string>? queues = null)
+    public static int Run(QueueHome home, IReadOnlyList<string> workerIds, TextWriter log, TimeProvider time, IReadOnlyList<string>? queues = null)
     {
         // Each running job blocks its worker's pool thread (one poll loop, see Spawn.Drain): keep enough ready.
         ThreadPool.GetMinThreads(out var minWorkers, out var minIo);
@@ -24,7 +24,7 @@ internal static class WorkerHost
             context.Cancel = true;
             if (Interlocked.Increment(ref signals) == 1)
             {
-                Worker.WriteLog(log, $"{context.Signal}: stopping after the current jobs (send it again to stop now)");
+                Worker.WriteLog(log, $"{context.Signal}: stopping after the current jobs (send it again to stop now)", time);
                 graceful.Cancel();
             }
             else
@@ -39,7 +39,7 @@ internal static class WorkerHost
         // detached worker has no terminal (setsid) and never gets one.
         using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
 
-        var workers = workerIds.Select(id => new Worker(home.ForWorker(id, queues), id, log).RunAsync(graceful.Token, abort.Token)).ToArray();
+        var workers = workerIds.Select(id => new Worker(home.ForWorker(id, queues), id, log, time).RunAsync(graceful.Token, abort.Token)).ToArray();
         try
         {
             Task.WaitAll(workers);
@@ -47,7 +47,7 @@ internal static class WorkerHost
         }
         catch (AggregateException e) when (e.InnerExceptions.All(x => x is OperationCanceledException))
         {
-            Worker.WriteLog(log, "stopped at once; running jobs are left for recovery");
+            Worker.WriteLog(log, "stopped at once; running jobs are left for recovery", time);
             return 143;
         }
         catch (AggregateException e) when (e.InnerExceptions.FirstOrDefault(x => x is Failure) is Failure failure)

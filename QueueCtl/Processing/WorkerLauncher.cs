@@ -12,7 +12,7 @@ internal static class WorkerLauncher
     public static string LogPath(QueueHome home, string workerId) => Path.Combine(home.Workers, workerId + ".log");
 
     /// <summary>Starts one detached worker per id and waits until each has registered.</summary>
-    public static void Start(QueueHome home, IReadOnlyList<string> workerIds, TimeSpan wait, IReadOnlyList<string>? queues = null)
+    public static void Start(QueueHome home, IReadOnlyList<string> workerIds, TimeSpan wait, TimeProvider time, IReadOnlyList<string>? queues = null)
     {
         // A detached worker on a full or read-only disk could not even write its log: say it here.
         var probe = Path.Combine(home.Tmp, $".start-probe-{Environment.ProcessId}");
@@ -63,16 +63,16 @@ internal static class WorkerLauncher
         }
 
         var registry = new WorkerRegistry(home);
-        var deadline = DateTime.UtcNow + wait;
+        var deadline = time.UtcNow() + wait;
         foreach (var id in workerIds)
         {
             while (registry.Read(id) is null)
             {
-                if (DateTime.UtcNow > deadline)
+                if (time.UtcNow() > deadline)
                 {
                     throw Failure.Operation($"Worker {id} did not start within {wait.TotalSeconds:0} s; see {LogPath(home, id)}.");
                 }
-                Thread.Sleep(20);
+                time.Sleep(TimeSpan.FromMilliseconds(20));
             }
         }
     }

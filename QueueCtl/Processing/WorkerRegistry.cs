@@ -59,10 +59,10 @@ internal sealed class WorkerRegistry(QueueHome home)
     /// workers/&lt;id&gt;.json, rewritten at each heartbeat). Hosts with skewed clocks sharing one
     /// network file system then agree on ages. A pid is only checked for a worker of this host.
     /// </summary>
-    public Liveness Judge(Settings settings) => new(this, settings, FileSystemNow());
+    public Liveness Judge(Settings settings, DateTime hostNow) => new(this, settings, FileSystemNow(hostNow));
 
-    /// <summary>The file system's idea of now: the mtime of a file written this instant under tmp/.</summary>
-    public DateTime FileSystemNow()
+    /// <summary>The file system's idea of now: the mtime of a file written this instant under tmp/; else <paramref name="hostNow"/>.</summary>
+    public DateTime FileSystemNow(DateTime hostNow)
     {
         var probe = Path.Combine(home.Tmp, $".clock-probe-{Environment.ProcessId}-{Environment.CurrentManagedThreadId}");
         try
@@ -74,7 +74,7 @@ internal sealed class WorkerRegistry(QueueHome home)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return DateTime.UtcNow; // a read-only or missing home: this host's clock is the best we have
+            return hostNow; // a read-only or missing home: this host's clock is the best we have
         }
     }
 

@@ -14,7 +14,7 @@ internal static class DeadLetterQueue
     /// callers retry at once). A different job already pending under this id is a conflict
     /// (Failure), and changes nothing.
     /// </summary>
-    public static bool Revive(QueueHome home, string id, string from = JobState.Dead)
+    public static bool Revive(QueueHome home, string id, DateTime now, string from = JobState.Dead)
     {
         var path = home.JobPath(from, id);
         Job job;
@@ -38,7 +38,7 @@ internal static class DeadLetterQueue
             }
             throw Failure.Operation($"A job with id '{id}' is already pending.");
         }
-        var revived = Transitions.Revived(job, DateTime.UtcNow);
+        var revived = Transitions.Revived(job, now);
         if (!AtomicFile.Replace(home, path, JobJson.Serialize(revived)))
         {
             return false; // RACE: another dlq retry took it.

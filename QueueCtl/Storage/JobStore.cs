@@ -17,7 +17,7 @@ internal sealed class JobStore(QueueHome home)
     public QueueHome Home { get; } = home;
 
     /// <summary>Adds a pending job; refuses an id that any state already holds.</summary>
-    public void Enqueue(Job job)
+    public void Enqueue(Job job, DateTime now)
     {
         var existing = Locate(job.Id);
         if (existing is not null)
@@ -27,7 +27,7 @@ internal sealed class JobStore(QueueHome home)
         var destination = Home.JobPath(JobState.Pending, job.Id);
         // A scheduled job's file carries its not_before as mtime, so `status` can split ready from
         // scheduled with one stat per file instead of reading 100,000 files.
-        var modified = job.NotBefore > DateTime.UtcNow ? job.NotBefore : null;
+        var modified = job.NotBefore > now ? job.NotBefore : null;
         if (!AtomicFile.Write(Home, destination, JobJson.Serialize(job), noReplace: true, modified: modified))
         {
             throw Failure.Operation($"A job with id '{job.Id}' already exists (state pending).");
