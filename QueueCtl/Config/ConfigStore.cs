@@ -52,7 +52,7 @@ internal static class ConfigStore
 
     public static void Save(QueueHome home, Settings settings)
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(settings, JobJson.Files.Settings);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(settings, ConfigJson.Default.Settings);
         AtomicFile.Write(home, home.ConfigFile, [.. bytes, (byte)'\n'], noReplace: false);
     }
 
@@ -75,7 +75,7 @@ internal static class ConfigStore
             {
                 return new ConfigForRepair(new Settings(), "it does not hold a JSON object", problems);
             }
-            settings = JsonSerializer.Deserialize(bytes, JobJson.Default.Settings) ?? new Settings();
+            settings = JsonSerializer.Deserialize(bytes, ConfigJson.Default.Settings) ?? new Settings();
             // The source-generated reader sets every property, so a key the file leaves out would
             // read as 0 (a lease of 0 s, a log cap of 0 bytes): give each missing key its default.
             var defaults = new Settings();
