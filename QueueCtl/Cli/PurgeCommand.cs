@@ -1,6 +1,7 @@
 using CommandLine;
 using QueueCtl.Config;
 using QueueCtl.Jobs;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using QueueCtl.Config;
 using QueueCtl.Jobs;
 using QueueCtl.Processing;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 using QueueCtl.Views;
 

@@ -3,6 +3,7 @@ using System.Text;
 using QueueCtl.Config;
 using QueueCtl.Jobs;
 using QueueCtl.Processing;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 using QueueCtl.Views;
 

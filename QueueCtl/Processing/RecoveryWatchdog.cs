@@ -23,7 +23,7 @@ internal sealed class RecoveryWatchdog(QueueHome home, string id, SettingsWatche
                 {
                     continue;
                 }
-                var recovered = Recovery.RecoverDeadWorkers(home, current, id, DateTime.UtcNow);
+                var recovered = WorkerRecovery.RecoverDeadWorkers(home, current, id, DateTime.UtcNow);
                 StaleFiles.CleanNowAndThen(home, DateTime.UtcNow);
                 foreach (var job in recovered)
                 {

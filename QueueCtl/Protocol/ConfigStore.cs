@@ -1,9 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
+using QueueCtl.Config;
 using QueueCtl.Jobs;
 using QueueCtl.Storage;
 
-namespace QueueCtl.Config;
+namespace QueueCtl.Protocol;
 
 /// <summary>What `config set` starts from: the file's settings, or defaults when the file is corrupt.</summary>
 internal sealed record ConfigForRepair(Settings Settings, string? CorruptReason, List<string> Problems);
@@ -39,7 +40,7 @@ internal static class ConfigStore
         {
             var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
             var aside = $"{home.ConfigFile}.corrupt-{stamp}{(attempt == 0 ? "" : "-" + attempt)}";
-            switch (Native.Move(home.ConfigFile, aside, noReplace: true))
+            switch (JobMoves.Move(JobMove.Place, home.ConfigFile, aside))
             {
                 case MoveResult.Moved:
                 case MoveResult.SourceMissing: // RACE: another `config set` moved it first.
