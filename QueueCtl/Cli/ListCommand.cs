@@ -2,7 +2,6 @@ using System.Text.Json;
 using CommandLine;
 using QueueCtl.Jobs;
 using QueueCtl.Protocol;
-using QueueCtl.Storage;
 using QueueCtl.Views;
 
 namespace QueueCtl.Cli;

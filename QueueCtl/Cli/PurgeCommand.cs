@@ -2,7 +2,6 @@ using CommandLine;
 using QueueCtl.Config;
 using QueueCtl.Jobs;
 using QueueCtl.Protocol;
-using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;
 

@@ -1,5 +1,4 @@
 using CommandLine;
-using QueueCtl.Config;
 using QueueCtl.Processing;
 using QueueCtl.Protocol;
 using QueueCtl.Storage;

@@ -1,6 +1,5 @@
 using QueueCtl.Jobs;
 using QueueCtl.Protocol;
-using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;
 

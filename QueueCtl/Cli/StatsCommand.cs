@@ -1,7 +1,6 @@
 using System.Globalization;
 using CommandLine;
 using QueueCtl.Config;
-using QueueCtl.Jobs;
 using QueueCtl.Storage;
 using QueueCtl.Views;
 

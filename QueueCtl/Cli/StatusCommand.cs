@@ -1,8 +1,6 @@
 using CommandLine;
-using QueueCtl.Config;
 using QueueCtl.Jobs;
 using QueueCtl.Processing;
-using QueueCtl.Storage;
 using QueueCtl.Views;
 
 namespace QueueCtl.Cli;

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using QueueCtl.Config;
 using QueueCtl.Jobs;
-using QueueCtl.Processing;
 using QueueCtl.Protocol;
 using QueueCtl.Storage;
 

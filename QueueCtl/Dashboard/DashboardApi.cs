@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using QueueCtl.Config;
 using QueueCtl.Jobs;
 using QueueCtl.Processing;
 using QueueCtl.Protocol;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using QueueCtl.Config;
 using QueueCtl.Jobs;
 using QueueCtl.Processing;
 using QueueCtl.Protocol;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using QueueCtl.Config;
-using QueueCtl.Jobs;
 using QueueCtl.Protocol;
 using QueueCtl.Storage;
 

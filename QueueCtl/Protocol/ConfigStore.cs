@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using QueueCtl.Config;
-using QueueCtl.Jobs;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Protocol;

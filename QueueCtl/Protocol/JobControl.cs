@@ -1,4 +1,3 @@
-using QueueCtl.Jobs;
 using QueueCtl.Retries;
 using QueueCtl.Storage;
 

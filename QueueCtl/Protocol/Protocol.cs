@@ -39,8 +39,9 @@ namespace QueueCtl.Protocol;
  *   ENOENT   the source was renamed first by another claimer, recoverer, cancel or retry: "lost".
  *   ESTALE   the same on a network file system (a handle to a file another host moved); reads of
  *            job files are retried for ~2 s (JobReader) and then read as "moved".
- *   EEXIST   a no-replace move found its name taken: a duplicate id goes to rejected/, a put-back
- *            leaves the file where it is for recovery.
+ *   EEXIST   a no-replace move found its name taken: the file goes to rejected/ with the reason
+ *            (a duplicate id, a name taken in pending/), or a put-back leaves it where it is for
+ *            recovery to move on.
  *   EINVAL/ENOSYS  no RENAME_NOREPLACE or RENAME_EXCHANGE (GlusterFS): link + unlink, and
  *            check-then-rename for a rewrite (ARCHITECTURE.md has the short window this leaves).
  */

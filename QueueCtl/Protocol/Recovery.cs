@@ -10,10 +10,12 @@ namespace QueueCtl.Protocol;
 internal sealed record RecoveredJob(string JobId, string FromWorker, string State, string Reason);
 
 /// <summary>
-/// Returns the jobs of dead workers: each counts as a failed attempt with last_error naming the
-/// worker, then retries with backoff or goes dead. A file whose state already names a finished
-/// state (a crash between the rewrite and the rename of a finish) is only moved, not re-run.
-/// Safe to run from several processes at once: every step is a rename that only one can win.
+/// Moves on the job files of a dead worker's folder (Processing/WorkerRecovery judges which
+/// workers are dead): each counts as a failed attempt with last_error naming the worker, then
+/// retries with backoff or goes dead. A file whose state already names a finished state (a crash
+/// between the rewrite and the rename of a finish) is only moved, not re-run; one still saying
+/// pending goes back to pending/ unchanged. Safe to run from several processes at once: every
+/// step is a rename that only one can win.
 /// </summary>
 internal static class Recovery
 {

@@ -1,4 +1,3 @@
-using QueueCtl.Config;
 using QueueCtl.Jobs;
 using QueueCtl.Processing;
 using QueueCtl.Protocol;
