@@ -1,5 +1,6 @@
 using System.Text;
 using QueueCtl.Jobs;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Tests.Storage;

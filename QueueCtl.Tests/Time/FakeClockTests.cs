@@ -5,6 +5,7 @@ using QueueCtl.Config;
 using QueueCtl.Jobs;
 using QueueCtl.Processing;
 using QueueCtl.Retries;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Tests.Time;

@@ -1,6 +1,6 @@
-using QueueCtl.Config;
 using QueueCtl.Jobs;
 using QueueCtl.Processing;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;

@@ -1,5 +1,6 @@
 using CommandLine;
 using QueueCtl.Config;
+using QueueCtl.Protocol;
 
 namespace QueueCtl.Cli;
 

@@ -27,6 +27,6 @@ internal static class DashboardCommand
         }
         var home = options.ResolveHomeCreatedOnFirstUse();
         home.EnsureCreated();
-        return DashboardServer.Run(home, options.Bind, options.Port, console);
+        return DashboardServer.Run(home, options.Bind, options.Port, console.Out, console.Error, console.Clock);
     }
 }

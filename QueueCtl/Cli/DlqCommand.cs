@@ -1,6 +1,7 @@
 using System.Text.Json;
 using CommandLine;
 using QueueCtl.Jobs;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;

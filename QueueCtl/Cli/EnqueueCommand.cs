@@ -4,6 +4,7 @@ using System.Text.Json;
 using CommandLine;
 using QueueCtl.Config;
 using QueueCtl.Jobs;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using CommandLine;
 using QueueCtl.Jobs;
-using QueueCtl.Storage;
+using QueueCtl.Protocol;
+using QueueCtl.Views;
 
 namespace QueueCtl.Cli;
 

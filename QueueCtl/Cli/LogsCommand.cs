@@ -1,6 +1,7 @@
 using CommandLine;
 using QueueCtl.Jobs;
 using QueueCtl.Processing;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;

@@ -1,7 +1,7 @@
 using CommandLine;
 using QueueCtl.Config;
 using QueueCtl.Jobs;
-using QueueCtl.Storage;
+using QueueCtl.Protocol;
 
 namespace QueueCtl.Cli;
 

@@ -1,6 +1,6 @@
 using CommandLine;
-using QueueCtl.Config;
 using QueueCtl.Processing;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;
@@ -15,7 +15,7 @@ internal static class RecoverCommand
     public static int Run(RecoverOptions options, CliConsole console)
     {
         var home = options.ResolveHome();
-        var recovered = Recovery.RecoverDeadWorkers(home, ConfigStore.Load(home), selfId: null, console.Clock);
+        var recovered = WorkerRecovery.RecoverDeadWorkers(home, ConfigStore.Load(home), selfId: null, console.Clock);
         var stale = StaleFiles.Clean(home, console.Clock.UtcNow());
         if (options.Json)
         {

@@ -1,5 +1,5 @@
 using QueueCtl.Jobs;
-using QueueCtl.Storage;
+using QueueCtl.Protocol;
 
 namespace QueueCtl.Cli;
 

@@ -1,5 +1,6 @@
 using CommandLine;
 using QueueCtl.Jobs;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;

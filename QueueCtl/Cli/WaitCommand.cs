@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using QueueCtl.Config;
 using QueueCtl.Jobs;
-using QueueCtl.Processing;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;

@@ -2,6 +2,7 @@ using CommandLine;
 using QueueCtl.Config;
 using QueueCtl.Jobs;
 using QueueCtl.Processing;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;

@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using QueueCtl.Cli;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Dashboard;
@@ -17,7 +16,7 @@ namespace QueueCtl.Dashboard;
 /// </summary>
 internal static class DashboardServer
 {
-    public static int Run(QueueHome home, string bind, int port, CliConsole console)
+    public static int Run(QueueHome home, string bind, int port, TextWriter output, TextWriter error, TimeProvider time)
     {
         var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var builder = WebApplication.CreateSlimBuilder();
@@ -26,7 +25,7 @@ internal static class DashboardServer
         builder.WebHost.UseUrls($"http://{host}:{port}");
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
         var app = builder.Build();
-        var api = new DashboardApi(home, new RequestGuard(token, bind), console.Clock);
+        var api = new DashboardApi(home, new RequestGuard(token, bind), time);
         app.Run(api.HandleAsync);
         try
         {
@@ -37,14 +36,14 @@ internal static class DashboardServer
             throw Failure.Operation($"Cannot listen on {bind}:{port}: {e.Message}");
         }
         var url = app.Urls.First();
-        console.Out.WriteLine($"Dashboard on {url}/ (home {home.Root})");
-        console.Out.WriteLine($"Token (needed by /api/ and the page; /metrics is open): {token}");
-        console.Out.WriteLine($"Open {url}/#token={token} in a browser. Ctrl-C stops.");
+        output.WriteLine($"Dashboard on {url}/ (home {home.Root})");
+        output.WriteLine($"Token (needed by /api/ and the page; /metrics is open): {token}");
+        output.WriteLine($"Open {url}/#token={token} in a browser. Ctrl-C stops.");
         if (!IsLoopback(bind))
         {
-            console.Error.WriteLine($"queuectl: warning: listening on {bind}, not loopback: anyone who can reach it can read /metrics, and the token crosses the network unencrypted.");
+            error.WriteLine($"queuectl: warning: listening on {bind}, not loopback: anyone who can reach it can read /metrics, and the token crosses the network unencrypted.");
         }
-        console.Out.Flush();
+        output.Flush();
         app.WaitForShutdown();
         return 0;
     }

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text;
-using QueueCtl.Cli;
-using QueueCtl.Config;
 using QueueCtl.Jobs;
 using QueueCtl.Processing;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
+using QueueCtl.Views;
 
 namespace QueueCtl.Dashboard;
 

@@ -1,17 +1,17 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using QueueCtl.Config;
 
 namespace QueueCtl.Jobs;
 
-/// <summary>Source-generated System.Text.Json metadata for every type queuectl writes or reads.</summary>
+/// <summary>
+/// Source-generated System.Text.Json metadata for job files and the JSON the commands print.
+/// config.json has ConfigJson (Config), workers/&lt;id&gt;.json WorkerJson (Processing).
+/// </summary>
 [JsonSourceGenerationOptions(
     WriteIndented = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     Converters = [typeof(UtcTimestampConverter)])]
 [JsonSerializable(typeof(Job))]
-[JsonSerializable(typeof(Settings))]
-[JsonSerializable(typeof(QueueCtl.Processing.WorkerRecord))]
 [JsonSerializable(typeof(Dictionary<string, JsonElement>))]
 [JsonSerializable(typeof(List<Job>))]
 [JsonSerializable(typeof(List<Attempt>))]

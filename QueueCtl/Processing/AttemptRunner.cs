@@ -1,6 +1,7 @@
 using Polly;
 using Polly.Retry;
 using QueueCtl.Jobs;
+using QueueCtl.Protocol;
 using QueueCtl.Retries;
 using QueueCtl.Storage;
 

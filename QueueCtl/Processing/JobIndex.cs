@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using QueueCtl.Jobs;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Processing;
@@ -294,7 +295,7 @@ internal sealed class JobIndex : IDisposable
         try
         {
             modified = File.GetLastWriteTimeUtc(path);
-            bytes = state == JobState.Pending ? PendingFile.Read(path) : RegularFile.ReadAllBytes(path);
+            bytes = JobReader.ReadBytes(path, state);
         }
         catch (Failure)
         {
@@ -360,8 +361,7 @@ internal sealed class JobIndex : IDisposable
             Job job;
             if (state == JobState.Pending)
             {
-                var fileId = Path.GetFileNameWithoutExtension(path);
-                job = JobParser.Parse(bytes, new JobDefaults(0, null, modified), fileId);
+                job = JobReader.ParseDropped(bytes, path, modified);
             }
             else
             {

@@ -1,4 +1,5 @@
 using QueueCtl.Jobs;
+using QueueCtl.Protocol;
 using QueueCtl.Retries;
 using QueueCtl.Storage;
 

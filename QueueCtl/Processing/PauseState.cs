@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using QueueCtl.Jobs;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Processing;

@@ -23,7 +23,7 @@ internal sealed class RecoveryWatchdog(QueueHome home, string id, SettingsWatche
                 {
                     continue;
                 }
-                var recovered = Recovery.RecoverDeadWorkers(home, current, id, time);
+                var recovered = WorkerRecovery.RecoverDeadWorkers(home, current, id, time);
                 StaleFiles.CleanNowAndThen(home, time.UtcNow());
                 foreach (var job in recovered)
                 {

@@ -1,4 +1,5 @@
 using QueueCtl.Config;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Processing;

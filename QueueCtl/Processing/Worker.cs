@@ -1,4 +1,5 @@
 using QueueCtl.Jobs;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Processing;
@@ -58,7 +59,7 @@ internal sealed class Worker
         {
             // A full or read-only disk at start: say so and leave nothing behind.
             _registration.Guard?.Dispose();
-            Recovery.RemoveStaging(_home, Id);
+            WorkerRecovery.RemoveStaging(_home, Id);
             try
             {
                 _registration.Remove();
@@ -108,7 +109,7 @@ internal sealed class Worker
             Log($"left processing/{Id}/ in place: {e.Message}");
         }
         _registration.Remove();
-        Recovery.RemoveStaging(_home, Id);
+        WorkerRecovery.RemoveStaging(_home, Id);
         Log("stopped");
     }
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using QueueCtl.Config;
-using QueueCtl.Jobs;
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Processing;
@@ -17,7 +17,7 @@ internal sealed class WorkerRegistry(QueueHome home)
         {
             record = record with { Queues = [.. queues] };
         }
-        AtomicFile.Write(home, PathOf(record.Id), JsonSerializer.SerializeToUtf8Bytes(record, JobJson.Files.WorkerRecord), noReplace: false, durable: false);
+        AtomicFile.Write(home, PathOf(record.Id), JsonSerializer.SerializeToUtf8Bytes(record, WorkerJson.Files.WorkerRecord), noReplace: false, durable: false);
     }
 
     public void Remove(string workerId) => File.Delete(PathOf(workerId));
@@ -31,7 +31,7 @@ internal sealed class WorkerRegistry(QueueHome home)
         {
             // Another host may be replacing the record right now: SharedFile waits out an ESTALE.
             var bytes = SharedFile.ReadAllBytes(PathOf(workerId));
-            return JsonSerializer.Deserialize(bytes, JobJson.Default.WorkerRecord);
+            return JsonSerializer.Deserialize(bytes, WorkerJson.Default.WorkerRecord);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or JsonException or NotRegularFileException)
         {

@@ -2,33 +2,18 @@ using System.Runtime.InteropServices;
 
 namespace QueueCtl.Storage;
 
-/// <summary>What a rename did. Losing a race is a normal outcome, not an exception.</summary>
-internal enum MoveResult
-{
-    Moved,
-    /// <summary>ENOENT: the source is gone (another process moved it first).</summary>
-    SourceMissing,
-    /// <summary>EEXIST: the destination name is taken (only with noReplace).</summary>
-    DestinationExists,
-}
-
 /// <summary>
-/// The few POSIX calls .NET does not expose: rename without replace, and fsync of a directory.
-/// File.Move(overwrite: false) is lstat + rename, which is not atomic (see ARCHITECTURE.md).
+/// The few POSIX calls .NET does not expose: fsync of a directory, kill, statx, open with O_APPEND
+/// or O_NONBLOCK. The renames (rename, renameat2, link) are Protocol/Renames.cs: nothing else moves files.
 /// </summary>
 internal static partial class Native
 {
-    private const int AtFdCwd = -100;
-    private const uint RenameNoReplace = 1;
-    private const uint RenameExchange = 2;
+    internal const int AtFdCwd = -100;
     private const int ESRCH = 3;
-    private const int ENOENT = 2;
-    private const int EEXIST = 17;
-    private const int EINVAL = 22;
+    internal const int ENOENT = 2;
     private const int EPERM = 1;
     private const int EACCES = 13;
     private const int ENOTDIR = 20;
-    private const int ENOSYS = 38;
     /// <summary>A network file system's handle to a file that was moved or replaced meanwhile.</summary>
     internal const int ESTALE = 116;
     private const int OReadOnly = 0;
@@ -38,23 +23,8 @@ internal static partial class Native
     private const int OCreate = 0x40;
     private const int OAppend = 0x400;
 
-    private static bool _noReplaceUnsupported;
-    private static bool _exchangeUnsupported;
-
-    [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int RenameAt2(int oldDirFd, string oldPath, int newDirFd, string newPath, uint flags);
-
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int KillSyscall(int pid, int signal);
-
-    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int RenamePlain(string oldPath, string newPath);
-
-    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Link(string oldPath, string newPath);
-
-    [LibraryImport("libc", EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Unlink(string path);
 
     /// <summary>open(2); <paramref name="mode"/> matters only with O_CREAT.</summary>
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
@@ -74,73 +44,6 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int Close(int fd);
-
-    /// <summary>
-    /// rename(2) of <paramref name="source"/> to <paramref name="destination"/>. With
-    /// <paramref name="noReplace"/> an existing destination is never overwritten
-    /// (renameat2 RENAME_NOREPLACE, or link + unlink where the file system lacks it).
-    /// </summary>
-    public static MoveResult Move(string source, string destination, bool noReplace)
-    {
-        if (!noReplace)
-        {
-            return Check(RenamePlain(source, destination), source, destination);
-        }
-        if (!Volatile.Read(ref _noReplaceUnsupported))
-        {
-            if (RenameAt2(AtFdCwd, source, AtFdCwd, destination, RenameNoReplace) == 0)
-            {
-                return MoveResult.Moved;
-            }
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno is not (EINVAL or ENOSYS))
-            {
-                return Classify(errno, source, destination);
-            }
-            Volatile.Write(ref _noReplaceUnsupported, true);
-        }
-
-        // link(2) fails with EEXIST rather than replace, so link + unlink never overwrites. It is not
-        // a claim (link leaves the source in place): whoever then fails to unlink the source lost a
-        // race to another mover and takes its own link back.
-        var linked = Check(Link(source, destination), source, destination);
-        if (linked == MoveResult.Moved && Unlink(source) != 0)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno is not (ENOENT or ESTALE))
-            {
-                throw Error(errno, $"unlink '{source}'");
-            }
-            // RACE: another process moved the source meanwhile (to another name): undo ours.
-            _ = Unlink(destination);
-            return MoveResult.SourceMissing;
-        }
-        return linked;
-    }
-
-    /// <summary>
-    /// Atomically swaps two existing names (renameat2 RENAME_EXCHANGE). Returns SourceMissing when
-    /// either is gone: used to replace a file only if it still exists (a fenced rewrite).
-    /// Returns null where the file system cannot exchange.
-    /// </summary>
-    public static MoveResult? Exchange(string first, string second)
-    {
-        if (Volatile.Read(ref _exchangeUnsupported))
-        {
-            return null;
-        }
-        if (RenameAt2(AtFdCwd, first, AtFdCwd, second, RenameExchange) == 0)
-        {
-            return MoveResult.Moved;
-        }
-        var errno = Marshal.GetLastPInvokeError();
-        if (errno is EINVAL or ENOSYS)
-        {
-            Volatile.Write(ref _exchangeUnsupported, true);
-            return null;
-        }
-        return Classify(errno, first, second);
-    }
 
     /// <summary>kill(2); a negative pid signals a process group. False when no such process.</summary>
     public static bool Signal(int pid, int signal)
@@ -260,17 +163,6 @@ internal static partial class Native
         }
     }
 
-    private static MoveResult Check(int result, string source, string destination) =>
-        result == 0 ? MoveResult.Moved : Classify(Marshal.GetLastPInvokeError(), source, destination);
-
-    private static MoveResult Classify(int errno, string source, string destination) => errno switch
-    {
-        // ESTALE: a network file system's handle to a file another host just moved: gone, for us.
-        ENOENT or ESTALE => MoveResult.SourceMissing,
-        EEXIST => MoveResult.DestinationExists,
-        _ => throw Error(errno, $"rename '{source}' to '{destination}'"),
-    };
-
-    private static IOException Error(int errno, string what) =>
+    internal static IOException Error(int errno, string what) =>
         new($"Could not {what}: {Marshal.GetPInvokeErrorMessage(errno)}.") { HResult = errno };
 }

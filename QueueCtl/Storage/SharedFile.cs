@@ -25,6 +25,9 @@ internal static class SharedFile
 
     public static byte[] ReadAllBytes(string path) => StaleRetry.Execute(static p => RegularFile.ReadAllBytes(p), path);
 
+    /// <summary>Runs <paramref name="read"/> of <paramref name="path"/> with the same ESTALE retry.</summary>
+    public static T Read<T>(string path, Func<string, T> read) => StaleRetry.Execute(read, path);
+
     public static string ReadAllText(string path) => StaleRetry.Execute(static p =>
     {
         using var reader = new StreamReader(new MemoryStream(RegularFile.ReadAllBytes(p)), System.Text.Encoding.UTF8);

@@ -2,16 +2,20 @@ using System.Text.Json;
 using QueueCtl.Config;
 using QueueCtl.Jobs;
 using QueueCtl.Retries;
+using QueueCtl.Storage;
 
-namespace QueueCtl.Storage;
+namespace QueueCtl.Protocol;
 
 /*
- * The claim and finish protocol (ARCHITECTURE.md has the crash table):
+ * The claim and finish, step by step (Protocol.cs states the whole protocol; ARCHITECTURE.md has the crash table):
  *  1. Claim: rename(pending/<name> or failed/<id>.json -> processing/<worker>/<name>). The rename is
  *     the commit: of two workers renaming the same file, exactly one succeeds, the other gets ENOENT.
  *     It is a plain rename: the link + unlink fallback of a no-replace move would let two win.
  *  2. The claimed file is read and validated; a dropped file gets its defaults and the name <id>.json.
- *  3. Its state is rewritten in place (state processing, worker_id, started_at): tmp + fsync + exchange.
+ *  3. Its state is rewritten in place (state processing, worker_id, started_at): a copy in tmp/,
+ *     fsync of that copy, exchange. The folder is not fsync'd: a lost exchange leaves the old file
+ *     (state pending) in the worker's folder, which recovery returns to pending/; the copy's fsync
+ *     is what keeps a power cut from leaving an empty file under the job's name instead.
  *  4. Finish: rewrite in place with the final state, then rename into completed/, failed/ or dead/
  *     without replace. A crash between leaves a file whose state names its destination; recovery
  *     completes the move without running the job again.
@@ -43,13 +47,13 @@ internal sealed class Claimer(QueueHome home, string workerId)
         // place, so two workers could each link it into their own folder. rename removes the source
         // atomically, which is the whole claim; the destination is our own folder, so nothing is
         // overwritten there.
-        var moved = Native.Move(sourcePath, claimedPath, noReplace: false);
+        var moved = JobMoves.Move(JobMove.Take, sourcePath, claimedPath);
         if (moved == MoveResult.SourceMissing && !Directory.Exists(Folder))
         {
             // Recovery removed our folder while we were cut off from the file system (our lease
             // had expired): make it again and try once more.
             Directory.CreateDirectory(Folder);
-            moved = Native.Move(sourcePath, claimedPath, noReplace: false);
+            moved = JobMoves.Move(JobMove.Take, sourcePath, claimedPath);
         }
         if (moved == MoveResult.SourceMissing && File.Exists(claimedPath))
         {
@@ -90,7 +94,7 @@ internal sealed class Claimer(QueueHome home, string workerId)
             var canonical = Path.Combine(Folder, job.Id + ".json");
             if (canonical != claimedPath)
             {
-                if (Native.Move(claimedPath, canonical, noReplace: true) != MoveResult.Moved)
+                if (JobMoves.Move(JobMove.Place, claimedPath, canonical) != MoveResult.Moved)
                 {
                     return RejectDuplicate(claimedPath, job.Id, $"processing/{workerId}/");
                 }
@@ -106,7 +110,7 @@ internal sealed class Claimer(QueueHome home, string workerId)
         }
 
         var running = Transitions.Claimed(job, workerId, now);
-        if (!AtomicFile.Replace(home, claimedPath, JobJson.Serialize(running), flushFile: false, flushFolder: false))
+        if (!AtomicFile.Replace(home, claimedPath, JobJson.Serialize(running), flushFolder: false))
         {
             return new ClaimResult(ClaimOutcome.Lost, null);
         }
@@ -119,7 +123,7 @@ internal sealed class Claimer(QueueHome home, string workerId)
         byte[] bytes;
         try
         {
-            bytes = sourceState == JobState.Pending ? PendingFile.Read(path) : RegularFile.ReadAllBytes(path);
+            bytes = JobReader.ReadBytes(path, sourceState);
         }
         catch (NotRegularFileException e)
         {
@@ -136,11 +140,7 @@ internal sealed class Claimer(QueueHome home, string workerId)
                 throw Failure.Usage($"The job file is corrupt: {e.Message}");
             }
         }
-        var fileId = Path.GetFileNameWithoutExtension(path);
-        // No cwd is written for a dropped file: it runs in the home of whichever worker runs it,
-        // which on a shared file system may be mounted at a different path on each host.
-        var defaults = new JobDefaults(settings.MaxRetries, null, File.GetLastWriteTimeUtc(path));
-        return JobParser.Parse(bytes, defaults, fileId);
+        return JobReader.ParseDropped(bytes, path, File.GetLastWriteTimeUtc(path), settings.MaxRetries);
     }
 
     private ClaimResult RejectDuplicate(string path, string id, string existing)
@@ -227,10 +227,9 @@ internal sealed class ClaimedJob(QueueHome home, Job job, string path)
     public static FinishOutcome MoveToState(QueueHome home, string path, Job final)
     {
         var destination = home.JobPath(final.State, final.Id);
-        switch (Native.Move(path, destination, noReplace: true))
+        switch (JobMoves.Move(JobMove.Commit, path, destination))
         {
             case MoveResult.Moved:
-                Native.FsyncDirectory(System.IO.Path.GetDirectoryName(destination)!);
                 return FinishOutcome.Finished;
             case MoveResult.SourceMissing:
                 return FinishOutcome.Fenced;

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
-using QueueCtl.Jobs;
+using QueueCtl.Config;
 using QueueCtl.Storage;
 
-namespace QueueCtl.Config;
+namespace QueueCtl.Protocol;
 
 /// <summary>What `config set` starts from: the file's settings, or defaults when the file is corrupt.</summary>
 internal sealed record ConfigForRepair(Settings Settings, string? CorruptReason, List<string> Problems);
@@ -39,7 +39,7 @@ internal static class ConfigStore
         {
             var stamp = now.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
             var aside = $"{home.ConfigFile}.corrupt-{stamp}{(attempt == 0 ? "" : "-" + attempt)}";
-            switch (Native.Move(home.ConfigFile, aside, noReplace: true))
+            switch (JobMoves.Move(JobMove.Place, home.ConfigFile, aside))
             {
                 case MoveResult.Moved:
                 case MoveResult.SourceMissing: // RACE: another `config set` moved it first.
@@ -52,7 +52,7 @@ internal static class ConfigStore
 
     public static void Save(QueueHome home, Settings settings)
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(settings, JobJson.Files.Settings);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(settings, ConfigJson.Default.Settings);
         AtomicFile.Write(home, home.ConfigFile, [.. bytes, (byte)'\n'], noReplace: false);
     }
 
@@ -75,7 +75,7 @@ internal static class ConfigStore
             {
                 return new ConfigForRepair(new Settings(), "it does not hold a JSON object", problems);
             }
-            settings = JsonSerializer.Deserialize(bytes, JobJson.Default.Settings) ?? new Settings();
+            settings = JsonSerializer.Deserialize(bytes, ConfigJson.Default.Settings) ?? new Settings();
             // The source-generated reader sets every property, so a key the file leaves out would
             // read as 0 (a lease of 0 s, a log cap of 0 bytes): give each missing key its default.
             var defaults = new Settings();

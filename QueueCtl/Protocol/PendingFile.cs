@@ -1,6 +1,7 @@
 using QueueCtl.Jobs;
+using QueueCtl.Storage;
 
-namespace QueueCtl.Storage;
+namespace QueueCtl.Protocol;
 
 /// <summary>
 /// Reads a file from pending/, where anyone may drop anything: a file over

@@ -1,7 +1,8 @@
 using System.Text;
 using QueueCtl.Jobs;
+using QueueCtl.Storage;
 
-namespace QueueCtl.Storage;
+namespace QueueCtl.Protocol;
 
 /// <summary>
 /// A request to cancel a running job: processing/&lt;workerId&gt;/&lt;id&gt;.cancel, written

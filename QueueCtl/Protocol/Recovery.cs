@@ -4,112 +4,21 @@ using QueueCtl.Jobs;
 using QueueCtl.Retries;
 using QueueCtl.Storage;
 
-namespace QueueCtl.Processing;
+namespace QueueCtl.Protocol;
 
 /// <summary>What recovery did with one job.</summary>
 internal sealed record RecoveredJob(string JobId, string FromWorker, string State, string Reason);
 
 /// <summary>
-/// Returns the jobs of dead workers: each counts as a failed attempt with last_error naming the
-/// worker, then retries with backoff or goes dead. A file whose state already names a finished
-/// state (a crash between the rewrite and the rename of a finish) is only moved, not re-run.
-/// Safe to run from several processes at once: every step is a rename that only one can win.
+/// Moves on the job files of a dead worker's folder (Processing/WorkerRecovery judges which
+/// workers are dead): each counts as a failed attempt with last_error naming the worker, then
+/// retries with backoff or goes dead. A file whose state already names a finished state (a crash
+/// between the rewrite and the rename of a finish) is only moved, not re-run; one still saying
+/// pending goes back to pending/ unchanged. Safe to run from several processes at once: every
+/// step is a rename that only one can win.
 /// </summary>
 internal static class Recovery
 {
-
-    public static List<RecoveredJob> RecoverDeadWorkers(QueueHome home, Settings settings, string? selfId, TimeProvider time)
-    {
-        var now = time.UtcNow();
-        var registry = new WorkerRegistry(home);
-        var recovered = new List<RecoveredJob>();
-        var live = new HashSet<string>(StringComparer.Ordinal);
-        var dead = new Dictionary<string, string>(StringComparer.Ordinal);
-        var liveness = registry.Judge(settings, now);
-        foreach (var record in registry.ReadAll())
-        {
-            var reason = record.Id == selfId ? null : liveness.DeathReason(record);
-            if (reason is null)
-            {
-                live.Add(record.Id);
-            }
-            else
-            {
-                dead[record.Id] = reason;
-            }
-        }
-
-        var processing = home.StateFolder(JobState.Processing);
-        var folders = Directory.Exists(processing) ? Directory.GetDirectories(processing) : [];
-        // A recoverer first takes each file into a folder of its own, with the same single rename
-        // as a claim: of several recoverers (every worker runs recovery) exactly one gets it, also
-        // where the file system has no RENAME_EXCHANGE to fence the rewrite (GlusterFS).
-        var taker = selfId ?? $"recover-{WorkerId.Host}-{Environment.ProcessId}";
-        foreach (var folder in folders)
-        {
-            var workerId = Path.GetFileName(folder);
-            if (workerId == selfId || live.Contains(workerId) || File.Exists(registry.PathOf(workerId)) && !dead.ContainsKey(workerId))
-            {
-                continue; // alive, or registered between our listing and now
-            }
-            var reason = dead.GetValueOrDefault(workerId) ?? $"worker {workerId} died (not registered)";
-            // Never twice at once: what is left on this host of the dead (or frozen) worker's runs
-            // dies before its jobs can run again. Its guard normally killed them already; on another
-            // host the worker's own fence did (ARCHITECTURE.md, "Liveness and fencing").
-            if (!JobProcesses.KillAll(workerId, null, Timing.RecoveryKillWait, time))
-            {
-                continue; // a process that does not die (uninterruptible sleep): its jobs wait for the next round
-            }
-            Directory.CreateDirectory(home.ProcessingFolder(taker));
-            recovered.AddRange(RecoverFolder(home, workerId, reason, settings, now, taker));
-            try
-            {
-                Directory.Delete(folder);
-            }
-            catch (IOException)
-            {
-                // RACE: not empty (a file arrived or could not be moved) or already gone: next round.
-            }
-            RemoveStaging(home, workerId);
-        }
-        if (selfId is null)
-        {
-            try
-            {
-                Directory.Delete(home.ProcessingFolder(taker));
-            }
-            catch (IOException)
-            {
-                // Never made (nothing to recover), or a file could not be moved on: the next recovery finishes it.
-            }
-        }
-        foreach (var workerId in dead.Keys)
-        {
-            if (!Directory.Exists(home.ProcessingFolder(workerId)))
-            {
-                registry.Remove(workerId);
-                RemoveStaging(home, workerId);
-            }
-        }
-        return recovered;
-    }
-
-    /// <summary>
-    /// Deletes a worker's staging folder tmp/&lt;workerId&gt;/ and what a crash left in it: staged
-    /// copies that were never renamed into place, or old contents left by an exchange. Never a job.
-    /// </summary>
-    public static void RemoveStaging(QueueHome home, string workerId)
-    {
-        try
-        {
-            Directory.Delete(home.StagingOf(workerId), recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // RACE: already gone, or the worker staged a file again (it was only cut off): next round.
-        }
-    }
-
     /// <summary>
     /// Finishes every job file in one worker's processing folder as a failed attempt with
     /// <paramref name="reason"/>, each first taken into <paramref name="taker"/>'s folder when
@@ -126,7 +35,7 @@ internal static class Recovery
             if (taker is not null && taker != workerId)
             {
                 path = Path.Combine(home.ProcessingFolder(taker), Path.GetFileName(found));
-                if (Native.Move(found, path, noReplace: false) != MoveResult.Moved && !File.Exists(path))
+                if (JobMoves.Move(JobMove.Take, found, path) != MoveResult.Moved && !File.Exists(path))
                 {
                     continue; // RACE: another recoverer took it first.
                 }
@@ -147,7 +56,7 @@ internal static class Recovery
         byte[] bytes = [];
         try
         {
-            bytes = RegularFile.ReadAllBytes(path);
+            bytes = JobReader.ReadBytes(path, JobState.Processing);
             job = JobJson.Deserialize(bytes);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
@@ -204,7 +113,7 @@ internal static class Recovery
     {
         try
         {
-            JobParser.Parse(bytes, new JobDefaults(0, null, now), Path.GetFileNameWithoutExtension(path));
+            JobReader.ParseDropped(bytes, path, now);
             return true;
         }
         catch (Failure)
@@ -216,7 +125,7 @@ internal static class Recovery
     private static RecoveredJob? ReturnToPending(QueueHome home, string path, string id, string workerId)
     {
         var destination = Path.Combine(home.StateFolder(JobState.Pending), Path.GetFileName(path));
-        switch (Native.Move(path, destination, noReplace: true))
+        switch (JobMoves.Move(JobMove.Place, path, destination))
         {
             case MoveResult.Moved:
                 return new RecoveredJob(id, workerId, JobState.Pending, "claimed but never started");

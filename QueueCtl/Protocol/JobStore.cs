@@ -1,6 +1,7 @@
 using QueueCtl.Jobs;
+using QueueCtl.Storage;
 
-namespace QueueCtl.Storage;
+namespace QueueCtl.Protocol;
 
 /// <summary>A job file found on disk: where it is and what it says (null when it does not parse).</summary>
 internal sealed record StoredJob(string State, string Path, Job? Job, string? Error)
@@ -100,7 +101,7 @@ internal sealed class JobStore(QueueHome home)
         byte[] bytes;
         try
         {
-            bytes = SharedFile.ReadAllBytes(path);
+            bytes = JobReader.ReadBytes(path, state);
         }
         catch (FileNotFoundException)
         {
@@ -114,6 +115,10 @@ internal sealed class JobStore(QueueHome home)
         {
             return new StoredJob(state, path, null, e.Message); // a FIFO dropped into pending/: never opened
         }
+        catch (Failure failure)
+        {
+            return new StoredJob(state, path, null, failure.Message); // over the size limit: not read past it
+        }
         try
         {
             return new StoredJob(state, path, JobJson.Deserialize(bytes), null);
@@ -123,8 +128,7 @@ internal sealed class JobStore(QueueHome home)
             // A dropped file is only normalised when a worker takes it: read it the way a worker would.
             try
             {
-                var name = Path.GetFileNameWithoutExtension(path);
-                var job = JobParser.Parse(bytes, new JobDefaults(0, null, File.GetLastWriteTimeUtc(path)), name) with { State = state };
+                var job = JobReader.ParseDropped(bytes, path, File.GetLastWriteTimeUtc(path)) with { State = state };
                 return new StoredJob(state, path, job, null);
             }
             catch (Failure failure)

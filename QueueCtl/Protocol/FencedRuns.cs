@@ -1,7 +1,7 @@
 using QueueCtl.Jobs;
 using QueueCtl.Storage;
 
-namespace QueueCtl.Processing;
+namespace QueueCtl.Protocol;
 
 /// <summary>What a fenced run did: it finished after its job had been taken back from its worker.</summary>
 internal sealed record FencedRun(string JobId, int Run, LateFinish Finish);
@@ -43,7 +43,7 @@ internal static class FencedRuns
             {
                 return NoteOutcome.Later; // this worker runs the job again right now
             }
-            var moved = Native.Move(source, borrowed, noReplace: false);
+            var moved = JobMoves.Move(JobMove.Take, source, borrowed);
             if (moved != MoveResult.Moved && !File.Exists(borrowed))
             {
                 return NoteOutcome.Later; // RACE: a worker claimed it first; it will rest again
@@ -51,11 +51,11 @@ internal static class FencedRuns
             Job job;
             try
             {
-                job = JobJson.Deserialize(File.ReadAllBytes(borrowed));
+                job = JobJson.Deserialize(JobReader.ReadBytes(borrowed, JobState.Processing));
             }
             catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
             {
-                Native.Move(borrowed, source, noReplace: true); // not ours to judge: back as it was
+                JobMoves.Move(JobMove.Place, borrowed, source); // not ours to judge: back as it was
                 return NoteOutcome.Gone;
             }
             var history = job.History ?? [];

@@ -1,6 +1,7 @@
 using System.Text;
+using QueueCtl.Storage;
 
-namespace QueueCtl.Storage;
+namespace QueueCtl.Protocol;
 
 /// <summary>
 /// Quarantine for files that are not valid jobs: rejected/&lt;name&gt; beside &lt;name&gt;.reason.
@@ -20,10 +21,9 @@ internal static class Rejection
                 continue;
             }
             AtomicFile.Write(home, destination + ".reason", Encoding.UTF8.GetBytes(reason.TrimEnd() + "\n"), noReplace: false);
-            switch (Native.Move(path, destination, noReplace: true))
+            switch (JobMoves.Move(JobMove.Commit, path, destination))
             {
                 case MoveResult.Moved:
-                    Native.FsyncDirectory(home.Rejected);
                     return destination;
                 case MoveResult.SourceMissing:
                     File.Delete(destination + ".reason"); // RACE: someone else moved it first.

@@ -1,8 +1,9 @@
 using System.Text.Json;
 using QueueCtl.Jobs;
 using QueueCtl.Retries;
+using QueueCtl.Storage;
 
-namespace QueueCtl.Storage;
+namespace QueueCtl.Protocol;
 
 /// <summary>dead/ → pending/: the one way a dead job comes back (CLI `dlq retry` and the dashboard).</summary>
 internal static class DeadLetterQueue
@@ -20,7 +21,7 @@ internal static class DeadLetterQueue
         Job job;
         try
         {
-            job = JobJson.Deserialize(SharedFile.ReadAllBytes(path));
+            job = JobJson.Deserialize(JobReader.ReadBytes(path, from));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -43,16 +44,12 @@ internal static class DeadLetterQueue
         {
             return false; // RACE: another dlq retry took it.
         }
-        var moved = Native.Move(path, home.JobPath(JobState.Pending, id), noReplace: true);
+        var moved = JobMoves.Move(JobMove.Commit, path, home.JobPath(JobState.Pending, id));
         if (moved == MoveResult.DestinationExists)
         {
             // Put the dead file back as it was; if another retry took it meanwhile, that one won.
             AtomicFile.Replace(home, path, JobJson.Serialize(job));
             throw Failure.Operation($"A job with id '{id}' is already pending.");
-        }
-        if (moved == MoveResult.Moved)
-        {
-            Native.FsyncDirectory(home.StateFolder(JobState.Pending));
         }
         return moved == MoveResult.Moved;
     }

@@ -1,9 +1,12 @@
-namespace QueueCtl.Storage;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Protocol;
 
 /// <summary>
-/// Every job-file write: bytes into a new file under tmp/, fsync, one rename into place,
-/// fsync of the destination folder. `cat` never sees half a file; a crash leaves at most a
-/// stray file in tmp/ (never read as a job).
+/// Every job-file write: bytes into a new file under tmp/, fsync, one rename into place, then
+/// (unless a later rename's folder fsync commits the same journal, or losing the rename is
+/// harmless) fsync of the destination folder. `cat` never sees half a file; a crash leaves at most
+/// a stray file in tmp/ (never read as a job). Only the worker heartbeat record skips the fsyncs.
 /// </summary>
 internal static class AtomicFile
 {
@@ -36,7 +39,7 @@ internal static class AtomicFile
         {
             File.SetLastWriteTimeUtc(staged, mtime);
         }
-        var result = Native.Move(staged, destination, noReplace);
+        var result = Renames.Move(staged, destination, noReplace);
         if (result != MoveResult.Moved)
         {
             File.Delete(staged);
@@ -60,18 +63,18 @@ internal static class AtomicFile
     /// <remarks>
     /// <paramref name="flushFolder"/> false skips the fsync of the folder: right for a rewrite
     /// that is followed by a rename whose own folder fsync commits the same journal.
-    /// <paramref name="flushFile"/> false also skips the file's fsync: only for the claim's
-    /// rewrite, whose loss in a power cut recovery handles anyway (the old content says pending,
-    /// in a dead worker's folder, and is retried). Atomic in every case.
+    /// The staged copy is always fsync'd before the exchange: otherwise a power cut could keep the
+    /// exchange but not the data, leaving an empty file under the job's name (recovery would reject
+    /// it as corrupt). Atomic in every case.
     /// </remarks>
-    public static bool Replace(QueueHome home, string path, ReadOnlySpan<byte> bytes, bool flushFile = true, bool flushFolder = true)
+    public static bool Replace(QueueHome home, string path, ReadOnlySpan<byte> bytes, bool flushFolder = true)
     {
-        var staged = StageInTmp(home, Path.GetFileName(path), bytes, flushFile);
-        var exchanged = Native.Exchange(staged, path);
+        var staged = StageInTmp(home, Path.GetFileName(path), bytes);
+        var exchanged = Renames.Exchange(staged, path);
         if (exchanged is null)
         {
             // No RENAME_EXCHANGE here: check, then rename over (a short window, see ARCHITECTURE.md).
-            if (!File.Exists(path) || Native.Move(staged, path, noReplace: false) != MoveResult.Moved)
+            if (!File.Exists(path) || Renames.Move(staged, path, noReplace: false) != MoveResult.Moved)
             {
                 File.Delete(staged);
                 return false;

@@ -1,6 +1,7 @@
 using QueueCtl.Jobs;
+using QueueCtl.Protocol;
 
-namespace QueueCtl.Storage;
+namespace QueueCtl.Views;
 
 /// <summary>
 /// The filters of `list` and the dashboard's /api/jobs, combined with AND: a queue, labels (every

@@ -1,7 +1,7 @@
-using QueueCtl.Jobs;
 using QueueCtl.Retries;
+using QueueCtl.Storage;
 
-namespace QueueCtl.Storage;
+namespace QueueCtl.Protocol;
 
 internal enum TakeOutcome
 {
@@ -31,7 +31,7 @@ internal static class JobControl
         try
         {
             var taken = Path.Combine(folder, stored.Id + ".json");
-            if (Native.Move(stored.Path, taken, noReplace: false) != MoveResult.Moved)
+            if (JobMoves.Move(JobMove.Take, stored.Path, taken) != MoveResult.Moved)
             {
                 return TakeOutcome.Moved; // RACE: a worker claimed it (or another cancel took it) first.
             }
@@ -39,7 +39,7 @@ internal static class JobControl
             if (read?.Job is not { } job)
             {
                 // Not a valid job (a dropped file a worker would reject): put it back untouched.
-                Native.Move(taken, stored.Path, noReplace: true);
+                JobMoves.Move(JobMove.Place, taken, stored.Path);
                 throw Failure.Operation($"Job '{stored.Id}' is not a valid job file ({read?.Error ?? "unreadable"}); nothing was changed.");
             }
             var final = Transitions.Cancelled(job with { Id = stored.Id }, reason, now);
@@ -75,11 +75,10 @@ internal static class JobControl
         try
         {
             var taken = Path.Combine(folder, Path.GetFileName(stored.Path));
-            if (Native.Move(stored.Path, taken, noReplace: false) != MoveResult.Moved)
+            if (JobMoves.Move(JobMove.Discard, stored.Path, taken) != MoveResult.Moved)
             {
                 return TakeOutcome.Moved; // RACE: a worker claimed it (or another command took it) first.
             }
-            Native.FsyncDirectory(Path.GetDirectoryName(stored.Path)!);
             File.Delete(taken);
             try
             {

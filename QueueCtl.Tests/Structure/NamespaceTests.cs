@@ -1,0 +1,192 @@
+using System.Text.RegularExpressions;
+
+namespace QueueCtl.Tests.Structure;
+
+/// <summary>
+/// The shape of the source tree, read from the files (QueueCtl/**/*.cs, not bin/ or obj/): the
+/// namespaces form a DAG in the layer order below, and nothing outside QueueCtl/Protocol/ renames
+/// or links files. The root namespace QueueCtl (Program, Failure) is left out: Program is the top,
+/// Failure a leaf every layer may throw.
+/// </summary>
+public partial class NamespaceTests
+{
+    /// <summary>Lowest first: a namespace may use only those before it (ARCHITECTURE.md, "Code map").</summary>
+    private static readonly string[] Layers =
+    [
+        "QueueCtl.Jobs", "QueueCtl.Config", "QueueCtl.Retries", "QueueCtl.Storage", "QueueCtl.Protocol",
+        "QueueCtl.Processing", "QueueCtl.Views", "QueueCtl.Dashboard", "QueueCtl.Cli",
+    ];
+
+    [Test]
+    public void Namespaces_FormNoCycle()
+    {
+        var graph = Graph();
+        var cycle = FindCycle(graph);
+        Assert.That(cycle, Is.Null, () => "Namespace cycle: " + string.Join(" -> ", cycle!) + "\n" + Describe(graph));
+    }
+
+    [Test]
+    public void Namespaces_UseOnlyLowerLayers()
+    {
+        var graph = Graph();
+        var unknown = graph.Keys.Concat(graph.Values.SelectMany(v => v.Keys)).Distinct().Where(n => !Layers.Contains(n)).ToList();
+        Assert.That(unknown, Is.Empty, "A namespace that is not in the layer order: add it to Layers (and to the code map).");
+        var upward = graph
+            .SelectMany(from => from.Value.Select(to => (From: from.Key, To: to.Key, Files: to.Value)))
+            .Where(e => Array.IndexOf(Layers, e.To) > Array.IndexOf(Layers, e.From))
+            .Select(e => $"{e.From} -> {e.To} ({string.Join(", ", e.Files)})")
+            .ToList();
+        Assert.That(upward, Is.Empty, "Edges against the layer order " + string.Join(" <- ", Layers));
+    }
+
+    [Test]
+    public void OnlyProtocol_RenamesOrLinksFiles()
+    {
+        var root = RepoRoot();
+        var protocol = Path.Combine(root, "QueueCtl", "Protocol") + Path.DirectorySeparatorChar;
+        var offenders = new List<string>();
+        foreach (var file in SourceFiles(root).Where(f => !f.StartsWith(protocol, StringComparison.Ordinal)))
+        {
+            var code = WithoutComments(File.ReadAllText(file));
+            foreach (Match m in RenamePrimitive().Matches(code))
+            {
+                offenders.Add($"{Path.GetRelativePath(root, file)}: {m.Value}");
+            }
+        }
+        Assert.That(offenders, Is.Empty, "Only QueueCtl/Protocol/ may rename or link files (JobMoves, AtomicFile, Renames).");
+    }
+
+    [Test]
+    public void TheCheck_SeesRenamesAndCycles()
+    {
+        // The checks above pass on an empty tree too: make sure they would see what they look for.
+        Assert.That(RenamePrimitive().IsMatch("File.Move(a, b);"), Is.True);
+        Assert.That(RenamePrimitive().IsMatch("Renames.Move(a, b, noReplace: true)"), Is.True);
+        Assert.That(RenamePrimitive().IsMatch("[LibraryImport(\"libc\", EntryPoint = \"renameat2\")]"), Is.True);
+        Assert.That(RenamePrimitive().IsMatch("AtomicFile.Write(home, path, bytes, noReplace: false)"), Is.False);
+        var cyclic = new Dictionary<string, Dictionary<string, List<string>>>
+        {
+            ["A"] = new() { ["B"] = ["a.cs"] },
+            ["B"] = new() { ["C"] = ["b.cs"] },
+            ["C"] = new() { ["A"] = ["c.cs"] },
+        };
+        Assert.That(FindCycle(cyclic), Is.EqualTo(new[] { "A", "B", "C", "A" }));
+        var graph = Graph();
+        Assert.That(graph["QueueCtl.Cli"].Keys, Does.Contain("QueueCtl.Protocol"), "the parser reads using lines");
+        Assert.That(SourceFiles(RepoRoot()).Count(), Is.GreaterThan(50), "the source tree was found");
+    }
+
+    /// <summary>namespace → the QueueCtl.* namespaces its files use → which files.</summary>
+    private static Dictionary<string, Dictionary<string, List<string>>> Graph()
+    {
+        var root = RepoRoot();
+        var graph = new Dictionary<string, Dictionary<string, List<string>>>(StringComparer.Ordinal);
+        foreach (var file in SourceFiles(root))
+        {
+            var code = WithoutComments(File.ReadAllText(file));
+            var own = NamespaceLine().Match(code) is { Success: true } m ? Top(m.Groups[1].Value) : "QueueCtl";
+            if (own == "QueueCtl")
+            {
+                continue;
+            }
+            var used = UsingLine().Matches(code).Select(u => u.Groups[1].Value)
+                .Concat(QualifiedReference().Matches(code).Select(q => "QueueCtl." + q.Groups[1].Value))
+                .Select(Top)
+                .Where(n => n != own && n != "QueueCtl")
+                .Distinct();
+            var edges = graph.TryGetValue(own, out var found) ? found : graph[own] = new(StringComparer.Ordinal);
+            foreach (var target in used)
+            {
+                (edges.TryGetValue(target, out var files) ? files : edges[target] = []).Add(Path.GetRelativePath(root, file));
+            }
+        }
+        return graph;
+    }
+
+    /// <summary>A cycle as the namespaces along it (first repeated at the end), or null.</summary>
+    private static List<string>? FindCycle(Dictionary<string, Dictionary<string, List<string>>> graph)
+    {
+        var done = new HashSet<string>();
+        var path = new List<string>();
+        List<string>? Visit(string node)
+        {
+            var at = path.IndexOf(node);
+            if (at >= 0)
+            {
+                return [.. path[at..], node];
+            }
+            if (!done.Add(node))
+            {
+                return null;
+            }
+            path.Add(node);
+            foreach (var next in graph.TryGetValue(node, out var edges) ? edges.Keys.Order(StringComparer.Ordinal).ToList() : [])
+            {
+                if (Visit(next) is { } cycle)
+                {
+                    return cycle;
+                }
+            }
+            path.RemoveAt(path.Count - 1);
+            return null;
+        }
+        foreach (var node in graph.Keys.Order(StringComparer.Ordinal))
+        {
+            if (Visit(node) is { } cycle)
+            {
+                return cycle;
+            }
+        }
+        return null;
+    }
+
+    private static string Describe(Dictionary<string, Dictionary<string, List<string>>> graph) =>
+        string.Join("\n", graph.SelectMany(f => f.Value.Select(t => $"  {f.Key} -> {t.Key}: {string.Join(", ", t.Value)}")));
+
+    /// <summary>"QueueCtl.Processing.Sub" → "QueueCtl.Processing": a folder's namespace is its layer.</summary>
+    private static string Top(string name) => string.Join('.', name.Split('.').Take(2));
+
+    private static IEnumerable<string> SourceFiles(string root)
+    {
+        var sep = Path.DirectorySeparatorChar;
+        return Directory.EnumerateFiles(Path.Combine(root, "QueueCtl"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{sep}bin{sep}", StringComparison.Ordinal) && !f.Contains($"{sep}obj{sep}", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal);
+    }
+
+    /// <summary>The folder holding QueueCtl.sln, found from the test's own folder upwards.</summary>
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "QueueCtl.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException($"No QueueCtl.sln above {AppContext.BaseDirectory}.");
+    }
+
+    /// <summary>Drops // and /* */ comments (a comment naming File.Move is not a call). Strings are kept.</summary>
+    private static string WithoutComments(string code) => Comment().Replace(code, m => m.Value.StartsWith('"') ? m.Value : "");
+
+    [GeneratedRegex(@"^\s*namespace\s+([\w.]+)", RegexOptions.Multiline)]
+    private static partial Regex NamespaceLine();
+
+    [GeneratedRegex(@"^\s*(?:global\s+)?using\s+(?:static\s+)?(QueueCtl(?:\.\w+)+)\s*;", RegexOptions.Multiline)]
+    private static partial Regex UsingLine();
+
+    [GeneratedRegex(@"(?<![\w.])(?:global::)?QueueCtl\.(\w+)\.")]
+    private static partial Regex QualifiedReference();
+
+    [GeneratedRegex(@"""(?:[^""\\\n]|\\.)*""|//[^\n]*|/\*.*?\*/", RegexOptions.Singleline)]
+    private static partial Regex Comment();
+
+    /// <summary>
+    /// Calls that rename or link: .NET's moves, the protocol's own (Renames, JobMoves, the fenced
+    /// rewrite), and a libc binding of rename/renameat/renameat2/link/linkat. AtomicFile.Write is
+    /// allowed elsewhere (a worker record, a pause switch): it is the protocol's own write.
+    /// </summary>
+    [GeneratedRegex(@"\b(?:File|Directory)\.(?:Move|Replace)\s*\(|\.MoveTo\s*\(|\b(?:Renames|JobMoves)\.\w+|\bAtomicFile\.Replace\s*\(|EntryPoint\s*=\s*""(?:rename|renameat|renameat2|link|linkat)""")]
+    private static partial Regex RenamePrimitive();
+}

@@ -1,0 +1,107 @@
+using QueueCtl.Config;
+using QueueCtl.Jobs;
+using QueueCtl.Protocol;
+using QueueCtl.Storage;
+
+namespace QueueCtl.Processing;
+
+/// <summary>
+/// Judges which workers are dead (the registry's liveness), kills what is left of their runs on
+/// this host, then hands each dead worker's folder to <see cref="Recovery.RecoverFolder"/>, which
+/// moves its files on. Safe to run from several processes at once: every move is a rename that
+/// only one can win.
+/// </summary>
+internal static class WorkerRecovery
+{
+    public static List<RecoveredJob> RecoverDeadWorkers(QueueHome home, Settings settings, string? selfId, TimeProvider time)
+    {
+        var now = time.UtcNow();
+        var registry = new WorkerRegistry(home);
+        var recovered = new List<RecoveredJob>();
+        var live = new HashSet<string>(StringComparer.Ordinal);
+        var dead = new Dictionary<string, string>(StringComparer.Ordinal);
+        var liveness = registry.Judge(settings, now);
+        foreach (var record in registry.ReadAll())
+        {
+            var reason = record.Id == selfId ? null : liveness.DeathReason(record);
+            if (reason is null)
+            {
+                live.Add(record.Id);
+            }
+            else
+            {
+                dead[record.Id] = reason;
+            }
+        }
+
+        var processing = home.StateFolder(JobState.Processing);
+        var folders = Directory.Exists(processing) ? Directory.GetDirectories(processing) : [];
+        // A recoverer first takes each file into a folder of its own, with the same single rename
+        // as a claim: of several recoverers (every worker runs recovery) exactly one gets it, also
+        // where the file system has no RENAME_EXCHANGE to fence the rewrite (GlusterFS).
+        var taker = selfId ?? $"recover-{WorkerId.Host}-{Environment.ProcessId}";
+        foreach (var folder in folders)
+        {
+            var workerId = Path.GetFileName(folder);
+            if (workerId == selfId || live.Contains(workerId) || File.Exists(registry.PathOf(workerId)) && !dead.ContainsKey(workerId))
+            {
+                continue; // alive, or registered between our listing and now
+            }
+            var reason = dead.GetValueOrDefault(workerId) ?? $"worker {workerId} died (not registered)";
+            // Never twice at once: what is left on this host of the dead (or frozen) worker's runs
+            // dies before its jobs can run again. Its guard normally killed them already; on another
+            // host the worker's own fence did (ARCHITECTURE.md, "Liveness and fencing").
+            if (!JobProcesses.KillAll(workerId, null, Timing.RecoveryKillWait, time))
+            {
+                continue; // a process that does not die (uninterruptible sleep): its jobs wait for the next round
+            }
+            Directory.CreateDirectory(home.ProcessingFolder(taker));
+            recovered.AddRange(Recovery.RecoverFolder(home, workerId, reason, settings, now, taker));
+            try
+            {
+                Directory.Delete(folder);
+            }
+            catch (IOException)
+            {
+                // RACE: not empty (a file arrived or could not be moved) or already gone: next round.
+            }
+            RemoveStaging(home, workerId);
+        }
+        if (selfId is null)
+        {
+            try
+            {
+                Directory.Delete(home.ProcessingFolder(taker));
+            }
+            catch (IOException)
+            {
+                // Never made (nothing to recover), or a file could not be moved on: the next recovery finishes it.
+            }
+        }
+        foreach (var workerId in dead.Keys)
+        {
+            if (!Directory.Exists(home.ProcessingFolder(workerId)))
+            {
+                registry.Remove(workerId);
+                RemoveStaging(home, workerId);
+            }
+        }
+        return recovered;
+    }
+
+    /// <summary>
+    /// Deletes a worker's staging folder tmp/&lt;workerId&gt;/ and what a crash left in it: staged
+    /// copies that were never renamed into place, or old contents left by an exchange. Never a job.
+    /// </summary>
+    public static void RemoveStaging(QueueHome home, string workerId)
+    {
+        try
+        {
+            Directory.Delete(home.StagingOf(workerId), recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // RACE: already gone, or the worker staged a file again (it was only cut off): next round.
+        }
+    }
+}
