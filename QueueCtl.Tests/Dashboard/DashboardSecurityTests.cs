@@ -7,6 +7,7 @@ namespace QueueCtl.Tests.Dashboard;
 /// Hostile requests to a real dashboard: a DNS-rebinding Host, reads of job data without the
 /// token, a retry without it, from another origin, or as a cross-site form post.
 /// </summary>
+[Category("EndToEnd")]
 public class DashboardSecurityTests
 {
     private const string Secret = "s3cret-api-key-71f";
@@ -14,7 +15,7 @@ public class DashboardSecurityTests
     /// <summary>A dead job `gone` (its env holds a secret) and a pending job `waiting` with the same secret.</summary>
     private static TempHome HomeWithADeadJob()
     {
-        var home = new TempHome();
+        var home = new TempHome(inProcess: false);
         home.Ok("enqueue", $$$"""{"id":"gone","command":"echo printed-$API_KEY; exit 3","max_retries":0,"env":{"API_KEY":"{{{Secret}}}"}}""");
         home.StartWorkers(1);
         Eventually.True(() => home.Ids("dead").Count == 1, TimeSpan.FromSeconds(30), "the job went dead");
@@ -75,7 +76,7 @@ public class DashboardSecurityTests
     [TestCase("192.168.1.20:{port}", false)]
     public void OnlyLoopbackHostValues_AreServed(string host, bool served)
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         using var dashboard = new DashboardProcess(home);
         var value = host.Replace("{port}", new Uri(dashboard.Url).Port.ToString(), StringComparison.Ordinal);
 

@@ -5,6 +5,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Dashboard;
 
 /// <summary>The dashboard's JSON API, /metrics and its safety rules, over real HTTP.</summary>
+[Category("EndToEnd")]
 public class DashboardTests
 {
     private static JsonElement Json(HttpResponseMessage response)
@@ -15,7 +16,7 @@ public class DashboardTests
 
     private static TempHome HomeWithJobs()
     {
-        var home = new TempHome();
+        var home = new TempHome(inProcess: false);
         home.Ok("enqueue", "--command", "echo shown; exit 3", "--id", "gone", "--max-retries", "0");
         home.Ok("enqueue", "--command", "true", "--id", "ok");
         home.StartWorkers(1);
@@ -131,7 +132,7 @@ public class DashboardTests
     [Test]
     public void Dashboard_ListensOnLoopbackByDefault()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         using var dashboard = new DashboardProcess(home);
 
         Assert.That(dashboard.Url, Does.StartWith("http://127.0.0.1:"));
