@@ -3,6 +3,7 @@ using Snapshooter.NUnit;
 
 namespace QueueCtl.Tests.Cli;
 
+[Parallelizable(ParallelScope.All)]
 public class CommandLineTests
 {
     private static readonly string[] Verbs = ["init", "enqueue", "status", "list", "show", "logs", "worker", "dlq", "stats", "purge", "recover", "config", "dashboard", "completion"];
@@ -10,7 +11,7 @@ public class CommandLineTests
     [TestCaseSource(nameof(Verbs))]
     public void EveryVerb_AnswersHelp_OnStdout_WithExit0(string verb)
     {
-        var result = QueueCtlProcess.Run([verb, "--help"]);
+        var result = QueueCtlInProcess.Run([verb, "--help"]);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
         Assert.That(result.Stdout, Does.Contain(verb == "completion" ? "shell" : "--home"));
@@ -20,7 +21,7 @@ public class CommandLineTests
     [Test]
     public void Version_PrintsTheVersion()
     {
-        var result = QueueCtlProcess.Run(["--version"]);
+        var result = QueueCtlInProcess.Run(["--version"]);
 
         Assert.That(result.ExitCode, Is.EqualTo(0));
         Assert.That(result.Stdout, Does.Match(@"^queuectl \d+\.\d+\.\d+\n$"));
@@ -29,13 +30,13 @@ public class CommandLineTests
     [Test]
     public void Help_Snapshot()
     {
-        Snapshot.Match(QueueCtlProcess.Run(["--help"]).Stdout);
+        Snapshot.Match(QueueCtlInProcess.Run(["--help"]).Stdout);
     }
 
     [Test]
     public void EnqueueHelp_Snapshot()
     {
-        Snapshot.Match(QueueCtlProcess.Run(["enqueue", "--help"]).Stdout);
+        Snapshot.Match(QueueCtlInProcess.Run(["enqueue", "--help"]).Stdout);
     }
 
     [Test]

@@ -2,6 +2,7 @@ using QueueCtl.Tests.Support;
 
 namespace QueueCtl.Tests.Cli;
 
+[Parallelizable(ParallelScope.All)]
 public class ConfigTests
 {
     [TestCase("max-retries", "5", "5")]

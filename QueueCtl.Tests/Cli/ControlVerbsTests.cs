@@ -5,6 +5,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Cli;
 
 /// <summary>wait, cancel, remove and retry (issue 16 items 3 and 4), with the real CLI and real workers.</summary>
+[Category("EndToEnd")]
 public class ControlVerbsTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
@@ -46,7 +47,7 @@ public class ControlVerbsTests
     [Test]
     public void WaitQueue_Default_WaitsForEveryUnfinishedJob_AnotherQueueHasNone()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", "--command", "sleep 0.3", "--id", "q1");
         home.Ok("enqueue", "--command", "exit 3", "--id", "q2", "--max-retries", "0");
 
@@ -64,7 +65,7 @@ public class ControlVerbsTests
     [Test]
     public void Wait_ReturnsZeroOneOr124_PromptlyAfterTheJobsFinish()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", "--command", "sleep 1", "--id", "good", "--max-retries", "0");
         home.Ok("enqueue", "--command", "sleep 1; echo broken >&2; exit 3", "--id", "bad", "--max-retries", "0");
         home.Ok("enqueue", "--command", "sleep 60", "--id", "slow", "--max-retries", "0", "--delay", "1h");
@@ -105,7 +106,7 @@ public class ControlVerbsTests
     [Test]
     public void WaitAll_WaitsForEveryUnfinishedJob_AndAJobRemovedMeanwhileIsGone()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         for (var i = 0; i < 5; i++)
         {
             // Due in 3 s: none can finish before `wait --all` has taken its list.
@@ -132,7 +133,7 @@ public class ControlVerbsTests
     [Test]
     public void Cancel_ARunningJob_KillsItsWholeTree_GoesDead_IsNotRetried_AndDlqRetryRunsIt()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("config", "set", "backoff-base", "1");
         var marker = Path.Combine(home.Parent, "ran-once");
         // The first run starts a child in its own session (setsid) and sleeps; a later run completes at once.
@@ -168,7 +169,7 @@ public class ControlVerbsTests
     [Test]
     public void Cancel_WaitingJobs_GoDeadWithoutAnAttempt_UnknownAndFinishedAreNamed()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("config", "set", "backoff-base", "100");
         home.Ok("enqueue", "--command", "exit 1", "--id", "flaky", "--max-retries", "3");
         home.Ok("enqueue", "--command", "true", "--id", "done");
@@ -200,7 +201,7 @@ public class ControlVerbsTests
     [Test]
     public void CancelRequest_FromAnotherHost_IsSeenByTheWorkerAtItsHeartbeat()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("config", "set", "worker-lease", "4s"); // heartbeat every second
         home.Ok("enqueue", "--command", "sleep 300", "--id", "remote", "--max-retries", "3");
         using var worker = new ForegroundWorker(home);
@@ -222,7 +223,7 @@ public class ControlVerbsTests
     [Test]
     public void Cancel_OfADeadWorkersJob_IsFinishedAsCancelledByRecovery()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("config", "set", "worker-lease", "4s");
         home.Ok("enqueue", "--command", "sleep 300", "--id", "orphan", "--max-retries", "3");
         var worker = home.StartWorkers(1).Single();
@@ -247,7 +248,7 @@ public class ControlVerbsTests
     [Test]
     public void Remove_DeletesWaitingAndFinishedJobsWithTheirLogs_RefusesRunningAndUnknown()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", "--command", "echo hi", "--id", "finished");
         home.Ok("enqueue", "--command", "sleep 300", "--id", "running");
         using var worker = new ForegroundWorker(home);
@@ -270,7 +271,7 @@ public class ControlVerbsTests
     [Test]
     public void Retry_SendsCompletedAndDeadJobsBack_KeepsHistory_RefusesUnfinished()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", "--command", "echo once", "--id", "ok");
         home.Ok("enqueue", "--command", "exit 2", "--id", "broke", "--max-retries", "0");
         using (var worker = new ForegroundWorker(home))
@@ -299,7 +300,7 @@ public class ControlVerbsTests
     [Test]
     public void Race_CancelWhileWorkersClaim_EachJobEndsInOneStateThatTheCommandReported()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var ids = Enumerable.Range(0, 30).Select(i => $"r{i:00}").ToList();
         foreach (var id in ids)
         {
@@ -332,7 +333,7 @@ public class ControlVerbsTests
     [Test]
     public void Races_TwoCancelsOfOneRunningJob_AndTwoRetries_EndInOneState()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", "--command", "sleep 300", "--id", "target", "--max-retries", "3");
         using var worker = new ForegroundWorker(home);
         Eventually.True(() => ProcessesOfJob("target").Count > 0, Deadline, "the job to run");

@@ -4,6 +4,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Cli;
 
 /// <summary>The conventions every verb follows (README.md, "Usage"), through the real CLI.</summary>
+[Parallelizable(ParallelScope.All)]
 public class ConventionsTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -14,9 +15,9 @@ public class ConventionsTests
         using var home = new TempHome();
         home.Ok("enqueue", "--command", "true", "--id", "a");
 
-        var after = QueueCtlProcess.Run(["status", "--home", home.Root, "--json"]);
-        var before = QueueCtlProcess.Run(["--home", home.Root, "--json", "status"]);
-        var equalsForm = QueueCtlProcess.Run(["--json", $"--home={home.Root}", "status"]);
+        var after = QueueCtlInProcess.Run(["status", "--home", home.Root, "--json"]);
+        var before = QueueCtlInProcess.Run(["--home", home.Root, "--json", "status"]);
+        var equalsForm = QueueCtlInProcess.Run(["--json", $"--home={home.Root}", "status"]);
 
         Assert.That(after.ExitCode, Is.EqualTo(0), after.ToString());
         Assert.That(before.ToString(), Is.EqualTo(after.ToString()));
@@ -30,7 +31,7 @@ public class ConventionsTests
     {
         using var home = new TempHome();
 
-        var result = QueueCtlProcess.Run(["--quiet", "--home", home.Root, "--json", "worker", "list"]);
+        var result = QueueCtlInProcess.Run(["--quiet", "--home", home.Root, "--json", "worker", "list"]);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
         using var workers = JsonDocument.Parse(result.Stdout);
@@ -40,8 +41,8 @@ public class ConventionsTests
     [Test]
     public void GlobalOption_BeforeAVerbThatDoesNotTakeIt_IsRefusedLikeAfterIt()
     {
-        var before = QueueCtlProcess.Run(["--json", "init", "--home", "/nonexistent/x"]);
-        var after = QueueCtlProcess.Run(["init", "--json", "--home", "/nonexistent/x"]);
+        var before = QueueCtlInProcess.Run(["--json", "init", "--home", "/nonexistent/x"]);
+        var after = QueueCtlInProcess.Run(["init", "--json", "--home", "/nonexistent/x"]);
 
         Assert.That(before.ExitCode, Is.EqualTo(2));
         Assert.That(before.Stderr, Is.EqualTo(after.Stderr).And.Contain("unknown option '--json'"));
@@ -54,27 +55,27 @@ public class ConventionsTests
     {
         string[] args = spelling == "help" ? ["help", "list"] : ["list", spelling];
 
-        var result = QueueCtlProcess.Run(args);
+        var result = QueueCtlInProcess.Run(args);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
         Assert.That(result.Stderr, Is.Empty);
         Assert.That(result.Stdout, Does.Contain("--state=S").And.Contain("--limit=N"));
         Assert.That(result.Stdout, Does.Not.Contain("enqueue "), "the verb's page, not the list of commands");
-        Assert.That(result.Stdout, Is.EqualTo(QueueCtlProcess.Run(["list", "--help"]).Stdout));
+        Assert.That(result.Stdout, Is.EqualTo(QueueCtlInProcess.Run(["list", "--help"]).Stdout));
     }
 
     [Test]
     public void HelpOfAVerbWithAnAction_AndTopLevelHelpSpellings_AllAnswer()
     {
-        var worker = QueueCtlProcess.Run(["help", "worker"]);
-        var top = QueueCtlProcess.Run(["-h"]);
-        var bare = QueueCtlProcess.Run(["help"]);
-        var unknown = QueueCtlProcess.Run(["help", "frobnicate"]);
+        var worker = QueueCtlInProcess.Run(["help", "worker"]);
+        var top = QueueCtlInProcess.Run(["-h"]);
+        var bare = QueueCtlInProcess.Run(["help"]);
+        var unknown = QueueCtlInProcess.Run(["help", "frobnicate"]);
 
         Assert.That(worker.ExitCode, Is.EqualTo(0));
         Assert.That(worker.Stdout, Does.Contain("--foreground"));
         Assert.That(top.ExitCode, Is.EqualTo(0));
-        Assert.That(top.Stdout, Is.EqualTo(QueueCtlProcess.Run(["--help"]).Stdout));
+        Assert.That(top.Stdout, Is.EqualTo(QueueCtlInProcess.Run(["--help"]).Stdout));
         Assert.That(bare.Stdout, Is.EqualTo(top.Stdout));
         Assert.That(unknown.ExitCode, Is.EqualTo(2));
         Assert.That(unknown.Stderr, Does.Contain("unknown command 'frobnicate'"));
@@ -115,7 +116,7 @@ public class ConventionsTests
         using var scratch = new TempHome(create: false);
         var deep = Path.Combine(scratch.Parent, "a", "b", "home");
 
-        var result = QueueCtlProcess.Run(["init", "--home", deep]);
+        var result = QueueCtlInProcess.Run(["init", "--home", deep]);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
         Assert.That(Directory.Exists(Path.Combine(deep, "pending")), Is.True);
@@ -153,10 +154,11 @@ public class ConventionsTests
         Assert.That(home.Tree(), Is.Empty, "nothing created");
     }
 
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void CommandOnAMissingDefaultHome_SuggestsPlainInit()
     {
-        using var scratch = new TempHome(create: false);
+        using var scratch = new TempHome(create: false, inProcess: false);
         var missing = Path.Combine(scratch.Parent, "env-home");
 
         var result = QueueCtlProcess.Run(["status"], environment: new Dictionary<string, string?> { ["QUEUECTL_HOME"] = missing });
@@ -166,10 +168,11 @@ public class ConventionsTests
         Assert.That(Directory.Exists(missing), Is.False);
     }
 
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void EnqueueAfterDashDash_RunsExactlyThoseWords()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         // --home before '--': after it, it would be a word of the command.
         var enqueued = QueueCtlProcess.Run(["enqueue", "--home", home.Root, "--id", "words", "--", "printf", "%s\\n", "a b", "it's", "$HOME", "", "x;y"]);
         Assert.That(enqueued.ExitCode, Is.EqualTo(0), enqueued.ToString());
@@ -190,7 +193,7 @@ public class ConventionsTests
     {
         using var home = new TempHome();
 
-        var result = QueueCtlProcess.Run(["--home", home.Root, "enqueue", "--id", "ls", "--", "ls", "--home", "-h", "--help"]);
+        var result = QueueCtlInProcess.Run(["--home", home.Root, "enqueue", "--id", "ls", "--", "ls", "--home", "-h", "--help"]);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
         Assert.That(home.ReadJob("pending", "ls").GetProperty("command").GetString(), Is.EqualTo("ls --home -h --help"));
@@ -221,7 +224,7 @@ public class ConventionsTests
         using var home = new TempHome();
         var before = home.Tree();
 
-        var result = QueueCtlProcess.Run([.. args.TakeWhile(a => a != "--"), "--home", home.Root, .. args.SkipWhile(a => a != "--")]);
+        var result = QueueCtlInProcess.Run([.. args.TakeWhile(a => a != "--"), "--home", home.Root, .. args.SkipWhile(a => a != "--")]);
 
         Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
         Assert.That(result.Stderr, Is.EqualTo(expected));

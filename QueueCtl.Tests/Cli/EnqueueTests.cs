@@ -3,12 +3,14 @@ using QueueCtl.Tests.Support;
 
 namespace QueueCtl.Tests.Cli;
 
+[Parallelizable(ParallelScope.All)]
 public class EnqueueTests
 {
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void EnqueueJson_PrintsTheId_AndWritesAPendingJobFile()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
 
         var stdout = home.Ok("enqueue", """{"id":"job1","command":"sleep 2","meta":{"owner":"ann"}}""");
 
@@ -131,6 +133,7 @@ public class EnqueueTests
     }
 }
 
+[Category("EndToEnd")]
 public class EnqueueProgressTests
 {
     private static string OnTerminal(string command)
@@ -149,7 +152,7 @@ public class EnqueueProgressTests
     [Test]
     public void BulkEnqueue_ShowsACountOnATerminal_AndIsQuietInScriptsOrWithQuiet()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var file = Path.Combine(home.Parent, "many.jsonl");
         File.WriteAllLines(file, Enumerable.Range(0, 250).Select(i => $"{{\"command\":\"echo {i}\"}}"));
         var exe = QueueCtlProcess.Executable;

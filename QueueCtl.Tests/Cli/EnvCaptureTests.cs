@@ -5,6 +5,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Cli;
 
 /// <summary>enqueue --env K=V, --env K and --env-all: the caller's environment in the job's "env".</summary>
+[Category("EndToEnd")]
 public class EnvCaptureTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -21,7 +22,7 @@ public class EnvCaptureTests
     [Test]
     public void WithoutEnvFlags_TheCallersVariable_IsNotCaptured()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
 
         var result = Enqueue(home, new() { ["FOO"] = "bar" }, "--id", "plain", "--command", "echo \"[$FOO]\"");
 
@@ -32,7 +33,7 @@ public class EnvCaptureTests
     [Test]
     public void EnvCopiedFromTheCaller_IsWhatTheJobSees_WhenAWorkerRunsIt()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var enqueued = Enqueue(home, new() { ["FOO"] = "bar baz", ["SECRET"] = "s3cr=t" },
             "--id", "env", "--env", "FOO", "--env", "GREETING=hello=world", "--env=SECRET", "--", "sh", "-c", "echo \"$FOO|$GREETING|$SECRET\"");
         Assert.That(enqueued.ExitCode, Is.EqualTo(0), enqueued.ToString());
@@ -52,7 +53,7 @@ public class EnvCaptureTests
     [Test]
     public void EnvAll_CapturesTheWholeEnvironment_ButNotQueuectlsOwnVariables_AndWinsOverTheWorkers()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var enqueued = Enqueue(home, new() { ["ONLY_HERE"] = "caller", ["QUEUECTL_JOB_ID"] = "outer-job", ["PATH"] = "/usr/bin:/bin:/caller/bin" },
             "--id", "all", "--env-all", "--command", "echo \"$ONLY_HERE|$QUEUECTL_JOB_ID|$PATH\"");
         Assert.That(enqueued.ExitCode, Is.EqualTo(0), enqueued.ToString());
@@ -73,7 +74,7 @@ public class EnvCaptureTests
     [Test]
     public void Precedence_IsEnvAll_ThenTheJsonsEnv_ThenEachEnvFlag()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
 
         var result = Enqueue(home, new() { ["A"] = "from-all", ["B"] = "from-all", ["C"] = "from-all" },
             "--env-all", "--env", "C=from-flag", """{"id":"p","command":"true","env":{"B":"from-json","C":"from-json"}}""");
@@ -86,7 +87,7 @@ public class EnvCaptureTests
     [Test]
     public void EnvFlags_ApplyToEachLineOfAFile()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var file = Path.Combine(home.Parent, "jobs.jsonl");
         File.WriteAllText(file, "{\"id\":\"l1\",\"command\":\"true\"}\n{\"id\":\"l2\",\"command\":\"true\",\"env\":{\"K\":\"own\"}}\n");
 
@@ -111,7 +112,7 @@ public class EnvCaptureTests
     [TestCaseSource(nameof(RefusedEnvFlags))]
     public void BadEnvFlag_IsRefusedInOneSentence_AndNothingIsEnqueued(string[] flags, string expected)
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var before = home.Tree();
 
         var result = Enqueue(home, new() { ["NOT_SET_ANYWHERE"] = null }, ["--command", "true", .. flags]);
@@ -124,7 +125,7 @@ public class EnvCaptureTests
     [Test]
     public void JobFilesAndLogs_AreMode0600_InA0700Home_EvenWithAPermissiveUmask()
     {
-        using var home = new TempHome(create: false);
+        using var home = new TempHome(create: false, inProcess: false);
         // The umask of a careless shell: the files must still not be readable by others.
         var script = $"umask 000; {QueueCtlProcess.Executable} enqueue --home '{home.Root}' --id secret --env TOKEN=hunter2 --command 'echo out'";
         using (var shell = Process.Start(new ProcessStartInfo("sh", ["-c", script]) { UseShellExecute = false })!)

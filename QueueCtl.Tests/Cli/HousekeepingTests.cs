@@ -4,6 +4,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Cli;
 
 /// <summary>stats, purge, and colour in human output.</summary>
+[Parallelizable(ParallelScope.All)]
 public class HousekeepingTests
 {
     private static void Finished(TempHome home, string state, string id, DateTime finished, double duration, int attempts = 1)
@@ -87,10 +88,11 @@ public class HousekeepingTests
         Assert.That(home.Tree(), Is.EqualTo(before));
     }
 
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void Colour_OnlyOnATerminal_AndNeverUnderNoColor()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", "--command", "true");
 
         string OnTerminal(bool noColor)

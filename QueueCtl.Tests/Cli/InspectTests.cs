@@ -3,6 +3,7 @@ using QueueCtl.Tests.Support;
 
 namespace QueueCtl.Tests.Cli;
 
+[Parallelizable(ParallelScope.All)]
 public class InspectTests
 {
     [Test]

@@ -4,6 +4,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Cli;
 
 /// <summary>`pause` / `resume` against real workers: nothing new is taken, running jobs finish, restarts keep it.</summary>
+[Category("EndToEnd")]
 public class PauseTests
 {
     private static readonly TimeSpan Held = TimeSpan.FromSeconds(1.5);
@@ -29,7 +30,7 @@ public class PauseTests
     [Test]
     public void Pause_HoldsNewJobs_StatusAndWorkerListSayIt_ResumeRunsThemPromptly()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.StartWorkers(1);
         WaitForWorkers(home, "idle", 1);
 
@@ -57,7 +58,7 @@ public class PauseTests
     [Test]
     public void Pause_LetsTheRunningJobFinish_ThenTakesNothingNew()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         using var worker = new ForegroundWorker(home);
         var flag = Path.Combine(home.Parent, "go");
         home.Ok("enqueue", "--command", $"while [ ! -e '{flag}' ]; do sleep 0.05; done; echo finished", "--id", "running");
@@ -77,7 +78,7 @@ public class PauseTests
     [Test]
     public void Pause_SurvivesAWorkerRestart()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.StartWorkers(2);
         WaitForWorkers(home, "idle", 2);
         home.Ok("pause");
@@ -96,7 +97,7 @@ public class PauseTests
     [Test]
     public void PauseQueue_Default_HoldsTodaysJobs_AndNeedsItsOwnResume()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.StartWorkers(1);
         WaitForWorkers(home, "idle", 1);
 
@@ -119,7 +120,7 @@ public class PauseTests
     [Test]
     public void RefusedAndRepeatedRequests_ChangeNothing()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var before = home.Tree();
         var bad = home.Run("pause", "--queue", "../escape");
         Assert.That(bad.ExitCode, Is.EqualTo(2), bad.ToString());
@@ -137,7 +138,7 @@ public class PauseTests
         var json = home.Json("pause");
         Assert.That(json.GetProperty("changed").GetBoolean(), Is.False);
 
-        using var missing = new TempHome(create: false);
+        using var missing = new TempHome(create: false, inProcess: false);
         var noHome = missing.Run("pause");
         Assert.That(noHome.ExitCode, Is.EqualTo(1), noHome.ToString());
         Assert.That(noHome.Stderr, Does.Contain("queuectl init"));
@@ -147,7 +148,7 @@ public class PauseTests
     [Test]
     public void Dashboard_ShowsThePauseAndThePausedWorkers()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         using var worker = new ForegroundWorker(home);
         home.Ok("pause");
         home.Ok("enqueue", "--command", "true", "--id", "held");

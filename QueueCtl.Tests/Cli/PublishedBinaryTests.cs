@@ -7,6 +7,7 @@ namespace QueueCtl.Tests.Cli;
 /// The binary that `./queuectl` builds (NativeAOT when clang is installed, as on CI): trimming
 /// must not break CommandLineParser's verbs or the source-generated JSON. Drives every verb once.
 /// </summary>
+[Category("EndToEnd")]
 public class PublishedBinaryTests
 {
     [Test]
@@ -14,7 +15,7 @@ public class PublishedBinaryTests
     {
         var repo = WrapperScriptTests.FindRepoRoot();
         var wrapper = Path.Combine(repo, "queuectl");
-        using var home = new TempHome(create: false);
+        using var home = new TempHome(create: false, inProcess: false);
         CliResult Run(params string[] args) => QueueCtlProcess.Run([.. args, "--home", home.Root], executable: wrapper, timeout: TimeSpan.FromMinutes(5));
         string Ok(params string[] args)
         {

@@ -4,6 +4,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Cli;
 
 /// <summary>Named queues and labels against the real CLI and real (detached) workers.</summary>
+[Parallelizable(ParallelScope.All)]
 public class QueuesTests
 {
     private static readonly TimeSpan Held = TimeSpan.FromSeconds(1.5);
@@ -22,10 +23,11 @@ public class QueuesTests
     private static List<string> ListedIds(TempHome home, params string[] args) =>
         home.Json(["list", .. args]).EnumerateArray().Select(j => j.GetProperty("id").GetString()!).ToList();
 
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void WorkerWithQueue_RunsOnlyItsQueue_RecordsIt_AndADroppedFileNamesItsQueue()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", "--queue", "b", "--id", "job-b", "--", "true");
         File.WriteAllText(home.PathOf("tmp", "dropped.json"), """{"command":"true","queue":"a"}""");
         File.Move(home.PathOf("tmp", "dropped.json"), home.PathOf("pending", "dropped.json"));
@@ -49,10 +51,11 @@ public class QueuesTests
         home.Ok("worker", "stop");
     }
 
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void PausedQueue_IsPassedOver_WhileOtherQueuesRun_ResumeRunsIt()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("pause", "--queue", "b");
         home.Ok("enqueue", "--queue", "b", "--id", "held-b", "--", "true");
         home.StartWorkers(1);
@@ -65,9 +68,11 @@ public class QueuesTests
         home.Ok("worker", "stop");
     }
 
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void WaitQueue_WaitsForThatQueueOnly()
     {
+        // In process (only `worker start` runs the executable): less of n1's 2 s passes before wait starts.
         using var home = new TempHome();
         home.Ok("enqueue", "--queue", "nightly", "--id", "n1", "--delay", "2s", "--", "true"); // still unfinished when wait starts
         home.Ok("enqueue", "--id", "other", "--delay", "1h", "--", "true");

@@ -6,6 +6,7 @@ namespace QueueCtl.Tests.Cli;
 /// The README's `./queuectl` runs from a fresh checkout: it builds on first use, not again when
 /// nothing changed, and again after a source change. Runs on a copy of the sources in a temp folder.
 /// </summary>
+[Category("EndToEnd")]
 public class WrapperScriptTests
 {
     [Test]

@@ -2,6 +2,7 @@ using QueueCtl.Config;
 
 namespace QueueCtl.Tests.Config;
 
+[Parallelizable(ParallelScope.All)]
 public class DurationTests
 {
     [TestCase("30", 30)]

@@ -9,6 +9,7 @@ namespace QueueCtl.Tests.Dashboard;
 /// .ci/run: without the token the page asks for the printed link; with it, it shows counts
 /// changing live, retries a dead job, and saves a screenshot.
 /// </summary>
+[Category("EndToEnd")]
 public class DashboardBrowserTests
 {
     [Test]
@@ -25,7 +26,7 @@ public class DashboardBrowserTests
             Assert.Ignore("Needs Debian's chromium and `npm ci` in QueueCtl.Tests/Browser (.ci/run does both).");
         }
 
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var flag = Path.Combine(home.Parent, "flag");
         home.Ok("enqueue", "--command", "true", "--id", "quick");
         home.Ok("enqueue", "--command", $"test -f '{flag}' && echo second try", "--id", "flaky", "--max-retries", "0");

@@ -5,6 +5,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Dashboard;
 
 /// <summary>/api/jobs takes the filters of `list`: queue, label (repeatable), grep, newest.</summary>
+[Category("EndToEnd")]
 public class DashboardFilterTests
 {
     private static List<string> Ids(HttpClient http, string query)
@@ -16,7 +17,7 @@ public class DashboardFilterTests
     [Test]
     public void ApiJobs_FiltersLikeList()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", """{"id":"j1","command":"echo Backup","queue":"a","labels":["nightly","db"],"created_at":"2025-01-01T00:00:01Z"}""");
         home.Ok("enqueue", """{"id":"j2","command":"echo report","queue":"b","labels":["nightly"],"created_at":"2025-01-01T00:00:02Z"}""");
         home.Ok("enqueue", """{"id":"j3","command":"echo backup","created_at":"2025-01-01T00:00:03Z"}""");

@@ -7,14 +7,33 @@ namespace QueueCtl.Tests.Dashboard;
 /// Hostile requests to a real dashboard: a DNS-rebinding Host, reads of job data without the
 /// token, a retry without it, from another origin, or as a cross-site form post.
 /// </summary>
+[Category("EndToEnd")]
 public class DashboardSecurityTests
 {
     private const string Secret = "s3cret-api-key-71f";
 
+    // One home and one dashboard for the tests that change nothing; the retry test makes its own.
+    private TempHome _shared = null!;
+    private DashboardProcess _sharedDashboard = null!;
+
+    [OneTimeSetUp]
+    public void StartTheSharedDashboard()
+    {
+        _shared = HomeWithADeadJob();
+        _sharedDashboard = new DashboardProcess(_shared);
+    }
+
+    [OneTimeTearDown]
+    public void StopTheSharedDashboard()
+    {
+        _sharedDashboard.Dispose();
+        _shared.Dispose();
+    }
+
     /// <summary>A dead job `gone` (its env holds a secret) and a pending job `waiting` with the same secret.</summary>
     private static TempHome HomeWithADeadJob()
     {
-        var home = new TempHome();
+        var home = new TempHome(inProcess: false);
         home.Ok("enqueue", $$$"""{"id":"gone","command":"echo printed-$API_KEY; exit 3","max_retries":0,"env":{"API_KEY":"{{{Secret}}}"}}""");
         home.StartWorkers(1);
         Eventually.True(() => home.Ids("dead").Count == 1, TimeSpan.FromSeconds(30), "the job went dead");
@@ -45,8 +64,8 @@ public class DashboardSecurityTests
     [Test]
     public void AForeignHost_IsRefusedOnEveryRoute_EvenWithTheToken()
     {
-        using var home = HomeWithADeadJob();
-        using var dashboard = new DashboardProcess(home);
+        var home = _shared;
+        var dashboard = _sharedDashboard;
 
         foreach (var path in new[] { "/", "/metrics", "/api/status", "/api/jobs?state=dead", "/api/jobs/gone", "/api/jobs/gone/log", "/api/workers", "/nope" })
         {
@@ -75,8 +94,7 @@ public class DashboardSecurityTests
     [TestCase("192.168.1.20:{port}", false)]
     public void OnlyLoopbackHostValues_AreServed(string host, bool served)
     {
-        using var home = new TempHome();
-        using var dashboard = new DashboardProcess(home);
+        var dashboard = _sharedDashboard;
         var value = host.Replace("{port}", new Uri(dashboard.Url).Port.ToString(), StringComparison.Ordinal);
 
         var response = Send(dashboard.Client, HttpMethod.Get, "/metrics", ("Host", value));
@@ -87,8 +105,8 @@ public class DashboardSecurityTests
     [Test]
     public void JobData_NeedsTheToken_WhileMetricsAndThePageDoNot()
     {
-        using var home = HomeWithADeadJob();
-        using var dashboard = new DashboardProcess(home);
+        var home = _shared;
+        var dashboard = _sharedDashboard;
 
         foreach (var path in new[] { "/api/jobs/gone", "/api/jobs/waiting", "/api/jobs/gone/log", "/api/jobs?state=pending", "/api/jobs?state=dead", "/api/workers", "/api/status" })
         {

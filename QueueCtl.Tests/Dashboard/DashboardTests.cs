@@ -5,8 +5,29 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Dashboard;
 
 /// <summary>The dashboard's JSON API, /metrics and its safety rules, over real HTTP.</summary>
+[Category("EndToEnd")]
 public class DashboardTests
 {
+    // One home and one dashboard for the tests that only read (starting them, with a worker run to
+    // make the dead and completed jobs, is most of each test's time); a test that changes the home
+    // makes its own.
+    private TempHome _shared = null!;
+    private DashboardProcess _sharedDashboard = null!;
+
+    [OneTimeSetUp]
+    public void StartTheSharedDashboard()
+    {
+        _shared = HomeWithJobs();
+        _sharedDashboard = new DashboardProcess(_shared);
+    }
+
+    [OneTimeTearDown]
+    public void StopTheSharedDashboard()
+    {
+        _sharedDashboard.Dispose();
+        _shared.Dispose();
+    }
+
     private static JsonElement Json(HttpResponseMessage response)
     {
         using var document = JsonDocument.Parse(response.Content.ReadAsStringAsync().Result);
@@ -15,7 +36,7 @@ public class DashboardTests
 
     private static TempHome HomeWithJobs()
     {
-        var home = new TempHome();
+        var home = new TempHome(inProcess: false);
         home.Ok("enqueue", "--command", "echo shown; exit 3", "--id", "gone", "--max-retries", "0");
         home.Ok("enqueue", "--command", "true", "--id", "ok");
         home.StartWorkers(1);
@@ -32,8 +53,8 @@ public class DashboardTests
     [Test]
     public void Api_ServesStatusJobsPagesDetailsLogsAndWorkers()
     {
-        using var home = HomeWithJobs();
-        using var dashboard = new DashboardProcess(home);
+        var home = _shared;
+        var dashboard = _sharedDashboard;
         var http = dashboard.Client;
 
         var status = Json(http.GetAsync("/api/status").Result);
@@ -62,8 +83,8 @@ public class DashboardTests
     [Test]
     public void Metrics_AreInPrometheusTextFormat_DerivedFromTheFiles()
     {
-        using var home = HomeWithJobs();
-        using var dashboard = new DashboardProcess(home);
+        var home = _shared;
+        var dashboard = _sharedDashboard;
 
         var response = dashboard.Client.GetAsync("/metrics").Result;
         var text = response.Content.ReadAsStringAsync().Result;
@@ -117,9 +138,9 @@ public class DashboardTests
     [TestCase("/api/jobs/..%2Fworkers%2Fx/log")]
     public void Ids_CannotReachOutsideTheHome(string path)
     {
-        using var home = HomeWithJobs();
+        var home = _shared;
         File.WriteAllText(Path.Combine(home.Parent, "secret.json"), """{"secret":true}""");
-        using var dashboard = new DashboardProcess(home);
+        var dashboard = _sharedDashboard;
 
         var response = dashboard.Client.GetAsync(path).Result;
         var body = response.Content.ReadAsStringAsync().Result;
@@ -131,8 +152,7 @@ public class DashboardTests
     [Test]
     public void Dashboard_ListensOnLoopbackByDefault()
     {
-        using var home = new TempHome();
-        using var dashboard = new DashboardProcess(home);
+        var dashboard = _sharedDashboard;
 
         Assert.That(dashboard.Url, Does.StartWith("http://127.0.0.1:"));
         Assert.That(dashboard.Token, Has.Length.EqualTo(32));

@@ -5,6 +5,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Examples;
 
 /// <summary>Every file in examples/ is run here, so none of them can rot.</summary>
+[Category("EndToEnd")]
 public class ExamplesTests
 {
     private static readonly string Examples = Path.Combine(WrapperScriptTests.FindRepoRoot(), "examples");
@@ -53,7 +54,7 @@ public class ExamplesTests
     [Test]
     public void Producers_InBashAndPython_EnqueueByDroppingFiles()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.StartWorkers(1);
 
         var bash = Run(Path.Combine(Examples, "producer.sh"), [home.Root, "echo", "from bash"]);
@@ -74,7 +75,7 @@ public class ExamplesTests
     [Test]
     public void JobFiles_Enqueue()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
 
         home.Ok("enqueue", File.ReadAllText(Path.Combine(Examples, "hello.json")));
         var lines = home.Run("enqueue", "--file", Path.Combine(Examples, "jobs.jsonl"));
@@ -95,7 +96,7 @@ public class ExamplesTests
         Assert.That(unit, Does.Contain("\nKillSignal=SIGTERM\n"));
         Assert.That(unit, Does.Contain("\nType=simple\n").And.Contain("[Install]"));
         // The ExecStart line itself runs: the same arguments start a foreground worker that stops on SIGTERM.
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         using var worker = new ForegroundWorker(home, count: 4);
         Eventually.True(() => home.Json("worker", "list").GetArrayLength() == 4, TimeSpan.FromSeconds(30), "4 workers");
         Processes.Signal(worker.Process.Id, 15);
@@ -106,7 +107,7 @@ public class ExamplesTests
     [Test]
     public void Crontab_EnqueueLine_RunsAsWritten()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var line = File.ReadAllLines(Path.Combine(Examples, "crontab")).Single(l => l.Contains("backup", StringComparison.Ordinal) && !l.StartsWith('#'));
         var command = string.Join(' ', line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(5))
             .Replace("/usr/local/bin/queuectl", QueueCtlProcess.Executable)

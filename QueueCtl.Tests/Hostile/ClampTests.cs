@@ -6,6 +6,7 @@ using QueueCtl.Retries;
 namespace QueueCtl.Tests.Hostile;
 
 /// <summary>The pure bounds behind issue 15: no input makes the arithmetic throw or overflow.</summary>
+[Parallelizable(ParallelScope.All)]
 public class ClampTests
 {
     private static readonly DateTime Now = new(2025, 11, 4, 10, 30, 0, DateTimeKind.Utc);

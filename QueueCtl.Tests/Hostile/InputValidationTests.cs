@@ -8,6 +8,7 @@ namespace QueueCtl.Tests.Hostile;
 /// Hostile and unlucky input (issue 15): each is refused with one sentence (exit 2, nothing
 /// written), quarantined to rejected/ when dropped, or handled; never a stack trace, nothing lost.
 /// </summary>
+[Parallelizable(ParallelScope.All)]
 public class InputValidationTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -29,10 +30,11 @@ public class InputValidationTests
         Assert.That(list.GetProperty("backoff-max").GetString(), Is.EqualTo("3600s"));
     }
 
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void ConfigJson_OlderFileWithoutLogMaxSize_KeepsOutput()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         File.WriteAllText(home.PathOf("config.json"),
             """{"max_retries":3,"backoff_base":2,"backoff_max":3600,"job_timeout":0,"worker_lease":30}""");
         home.Ok("enqueue", "--command", "echo kept", "--id", "out");
@@ -83,10 +85,11 @@ public class InputValidationTests
         Assert.That(home.Tree(), Is.EqualTo(before));
     }
 
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void Drop_HugeAttempts_IsRejected_AndTheWorkerGoesOn()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         DropAged(home, "huge.json", """{"command":"false","attempts":2147483647,"max_retries":2147483647}""");
 
         using var worker = new ForegroundWorker(home);
@@ -97,10 +100,11 @@ public class InputValidationTests
         Assert.That(File.ReadAllText(home.PathOf("rejected", "huge.json.reason")), Does.Contain("max_retries"));
     }
 
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void FailedFile_WithHugeAttempts_EndsDead_AndTheNextJobCompletes()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         // Written by hand (or by an older version) into failed/: read as queuectl wrote it, unvalidated.
         File.WriteAllText(home.PathOf("failed", "jam.json"), """
             {"id":"jam","command":"false","state":"failed","attempts":2147483647,"max_retries":2147483647,
@@ -133,10 +137,11 @@ public class InputValidationTests
         Assert.That(File.Exists(home.PathOf("dead", "jam.json")), Is.True, result.ToString());
     }
 
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void HugeBackoffMax_IsRefused_AndARetryStillGetsASchedule()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("config", "set", "backoff-base", "100");
 
         AssertRefused(home.Run("config", "set", "backoff-max", "2000d"), "365d");
@@ -165,10 +170,11 @@ public class InputValidationTests
         home.Ok("enqueue", "--command", "true", "--timeout", "49d");
     }
 
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void Drop_TimeoutOverTheMaximum_IsRejected()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         DropAged(home, "longtimeout.json", """{"command":"echo no","timeout_seconds":5000000}""");
 
         using var worker = new ForegroundWorker(home);
@@ -211,13 +217,14 @@ public class InputValidationTests
         Assert.That(home.Tree(), Is.EqualTo(before));
     }
 
+    [Category("EndToEnd"), NonParallelizable]
     [TestCase("enqueue --file \"$F\"")]
     [TestCase("enqueue - < \"$F\"")]
     [TestCase("enqueue \"$(cat \"$F\")\"")]
     [TestCase("enqueue --command \"$(printf 'echo \\377')\"")]
     public void Enqueue_InvalidUtf8_IsRefused(string how)
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var input = Path.Combine(home.Parent, "bad.jsonl");
         File.WriteAllBytes(input, [.. "{\"command\":\"echo "u8, 0xFF, 0xFE, .. "\"}\n"u8]);
         var before = home.Tree();
@@ -228,10 +235,11 @@ public class InputValidationTests
         Assert.That(home.Tree(), Is.EqualTo(before));
     }
 
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void Drop_InvalidUtf8_IsRejected_KeptByteForByte()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         byte[] content = [.. "{\"command\":\"echo "u8, 0xC3, 0x28, .. "\"}"u8];
         var path = home.PathOf("pending", "latin.json");
         File.WriteAllBytes(path, content);
@@ -244,10 +252,11 @@ public class InputValidationTests
         Assert.That(File.ReadAllText(home.PathOf("rejected", "latin.json.reason")), Does.Contain("UTF-8"));
     }
 
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void Drop_NulInCommand_IsRejected()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         DropAged(home, "nul.json", """{"command":"echo a\u0000b"}""");
 
         using var worker = new ForegroundWorker(home);
@@ -287,10 +296,11 @@ public class InputValidationTests
         Assert.That(home.Ids("pending"), Is.Empty);
     }
 
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void Drop_CommandOverMaxArgStrlen_IsRejected()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         DropAged(home, "long.json", """{"command":"echo """ + new string('x', 200_000) + "\"}");
 
         using var worker = new ForegroundWorker(home);
@@ -315,10 +325,11 @@ public class InputValidationTests
         Assert.That(home.Ids("pending"), Is.EqualTo(new[] { "small" }));
     }
 
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void Drop_FileOverOneMiB_IsRejectedUnread_AndTheWorkerGoesOn()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var content = """{"command":"true","meta":{"blob":" """ + new string('m', 50 * 1024 * 1024) + "\"}}";
         DropAged(home, "huge.json", content);
 
@@ -345,10 +356,11 @@ public class InputValidationTests
         Assert.That(home.Ids("pending"), Is.Empty);
     }
 
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void Drop_MetaNotAnObject_IsRejected()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         DropAged(home, "meta.json", """{"command":"true","meta":5}""");
 
         using var worker = new ForegroundWorker(home);
@@ -378,10 +390,11 @@ public class InputValidationTests
         Assert.That(list.GetProperty("max-retries").GetString(), Is.EqualTo("3"));
     }
 
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void CorruptConfig_OtherCommandsSayHowToRepairIt()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         File.WriteAllText(home.PathOf("config.json"), "not json");
 
         var result = home.Run("enqueue", "--command", "true");

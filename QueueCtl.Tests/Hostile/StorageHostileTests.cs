@@ -4,6 +4,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Hostile;
 
 /// <summary>Hostile and unlucky input (issue 15): a clear sentence or correct handling, nothing lost, no stack trace.</summary>
+[Category("EndToEnd")]
 public class StorageHostileTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -23,7 +24,7 @@ public class StorageHostileTests
     [TestCase("other-name.json")]
     public void DroppedFile_WithTheIdOfARunningJob_IsRejected_AndTheRunningJobFinishes(string name)
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var marks = Path.Combine(home.Parent, "marks.txt");
         using var worker = new ForegroundWorker(home, count: 2);
         home.Ok("enqueue", "--id", "dup", "--command", $"echo start >> {marks}; sleep 3; echo end >> {marks}");
@@ -50,7 +51,7 @@ public class StorageHostileTests
     [Test]
     public void Fifo_InPending_HangsNothing_AndEndsInRejected()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         using (var mkfifo = Process.Start("mkfifo", [home.PathOf("pending", "pipe.json")]))
         {
             mkfifo.WaitForExit();
@@ -75,7 +76,7 @@ public class StorageHostileTests
     [Test]
     public void UntrustedText_CannotForgeLinesInTheWorkerLog()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         const string Forged = "2030-01-01T00:00:00Z w-forged";
         using var worker = new ForegroundWorker(home);
         // A key with an escaped newline: the rejection reason quotes it.
@@ -113,7 +114,7 @@ public class StorageHostileTests
     [Test]
     public void WorldWritableHome_IsRefused_AndNothingChanges()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", "--id", "planted", "--command", "true");
         File.SetUnixFileMode(home.Root, (UnixFileMode)0x1FF);
         var before = home.Tree();
@@ -135,7 +136,7 @@ public class StorageHostileTests
     [Test]
     public void HomeOfAnotherUser_IsRefused_UnlessSharedOnPurpose()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         using (var chown = Process.Start("chown", ["65534", home.Root]))
         {
             chown.WaitForExit();
@@ -159,7 +160,7 @@ public class StorageHostileTests
     [Test]
     public void GroupWritableHome_IsRefused_UnlessSharedOnPurpose()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         File.SetUnixFileMode(home.Root, (UnixFileMode)0x1F8); // 0770
 
         AssertRefused(home.Run("status"), "mode 0770", "writable by its group", "QUEUECTL_SHARED_HOME=1");
@@ -170,7 +171,7 @@ public class StorageHostileTests
     [Test]
     public void DlqRetryAll_FromTwoShellsAtOnce_RetriesEveryJobOnce_AndBothSucceed()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         const int Jobs = 200;
         home.RunWithInput(string.Concat(Enumerable.Range(0, Jobs).Select(i => $$"""{"id":"d{{i:D3}}","command":"false"}""" + "\n")), "enqueue", "-");
         foreach (var path in Directory.GetFiles(home.PathOf("pending")))
@@ -200,7 +201,7 @@ public class StorageHostileTests
     [Test]
     public void Recover_RemovesStaleTmpFiles_AndFoldersOfWorkersThatDiedAtStart_ButKeepsFreshOnesAndLiveWorkers()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var live = home.StartWorkers(1)[0];
         var liveStaging = home.PathOf("tmp", live);
         Eventually.True(() => Directory.Exists(liveStaging), Deadline, "the live worker's staging folder");
@@ -239,7 +240,7 @@ public class StorageHostileTests
     [Test]
     public void Status_CountsAKilledWorkerAsDead_NotRunning()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var worker = home.StartWorkers(1)[0];
         var pid = WorkerFiles.Pid(home, worker);
         Processes.Signal(pid, 9);
@@ -260,7 +261,7 @@ public class StorageHostileTests
     [Test]
     public void SecondWorkerStop_SaysWhichJobsItKilled_AndLeavesThemToRecovery()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var worker = home.StartWorkers(1)[0];
         home.Ok("enqueue", "--id", "long", "--command", "sleep 60");
         Eventually.True(() => File.Exists(home.PathOf("processing", worker, "long.json"))

@@ -3,6 +3,7 @@ using QueueCtl.Jobs;
 
 namespace QueueCtl.Tests.Jobs;
 
+[Parallelizable(ParallelScope.All)]
 public class JobParserTests
 {
     private static readonly DateTime Now = new(2025, 11, 4, 10, 30, 0, 123, DateTimeKind.Utc);

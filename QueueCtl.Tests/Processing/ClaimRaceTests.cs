@@ -3,13 +3,14 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Processing;
 
 /// <summary>The claim under real contention: several worker processes, thousands of jobs.</summary>
+[Category("EndToEnd")]
 public class ClaimRaceTests
 {
     [Test]
     public void FourWorkers_FiveThousandJobs_NoJobClaimedTwice()
     {
         const int jobs = 5000;
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var runs = Path.Combine(home.Parent, "runs.txt");
         var lines = Enumerable.Range(0, jobs).Select(i => $"{{\"id\":\"r{i}\",\"command\":\"echo $QUEUECTL_JOB_ID >> {runs}\"}}");
         var enqueue = home.RunWithInput(string.Join('\n', lines), "enqueue", "-");

@@ -3,6 +3,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Processing;
 
 /// <summary>A corrupt job file anywhere never crashes a worker and is never deleted.</summary>
+[Category("EndToEnd")]
 public class CorruptFileTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -10,7 +11,7 @@ public class CorruptFileTests
     [Test]
     public void CorruptFileInFailed_IsQuarantined_AndTheWorkerGoesOn()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var ids = home.StartWorkers(1);
         var path = home.PathOf("failed", "broken.json");
         File.WriteAllText(path, """{"id":"broken","command":"true","state":"failed","attem""");
@@ -27,7 +28,7 @@ public class CorruptFileTests
     [Test]
     public void CorruptFileInADeadWorkersFolder_IsQuarantinedByRecovery_NotDeleted()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         Directory.CreateDirectory(home.PathOf("processing", "w-gone"));
         File.WriteAllText(home.PathOf("processing", "w-gone", "mangled.json"), "\0\0\0garbage");
         File.WriteAllText(home.PathOf("processing", "w-gone", "fine.json"),
@@ -45,7 +46,7 @@ public class CorruptFileTests
     [Test]
     public void CorruptJobInPending_DoesNotBreakListOrStatus()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         File.WriteAllText(home.PathOf("pending", "junk.json"), "{{{");
         home.Ok("enqueue", "--command", "true", "--id", "ok");
 

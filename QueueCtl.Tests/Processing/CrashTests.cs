@@ -3,6 +3,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Processing;
 
 /// <summary>kill -9 at any moment: nothing lost, nothing in two places, every job reaches completed or dead.</summary>
+[Category("EndToEnd")]
 public class CrashTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -11,7 +12,7 @@ public class CrashTests
     public void Chaos_300Jobs_WhileWorkersAreKilledWithSigkill_NothingLostNothingDuplicated()
     {
         const int total = 300;
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("config", "set", "worker-lease", "3s");
         home.Ok("config", "set", "backoff-base", "1");
         var lines = Enumerable.Range(0, total).Select(i => i % 30 == 0
@@ -56,7 +57,7 @@ public class CrashTests
     [Test]
     public void KilledWorker_ItsJobIsRecoveredByALiveWorker_WithinTheLease()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("config", "set", "worker-lease", "3s");
         home.Ok("config", "set", "backoff-base", "1");
         home.Ok("enqueue", "--command", "[ \"$QUEUECTL_ATTEMPT\" -gt 1 ] || sleep 30.2", "--id", "victim");
@@ -84,7 +85,7 @@ public class CrashTests
     [Test]
     public void RecoverCommand_ReturnsADeadWorkersJob_AtOnce()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", "--command", "sleep 30.3", "--id", "held", "--max-retries", "0");
         var worker = home.StartWorkers(1)[0];
         Eventually.True(() => Processes.WithCommandLineContaining("sleep 30.3").Count > 0, Deadline, "the job to run");
@@ -105,7 +106,7 @@ public class CrashTests
     [Test]
     public void WorkerOnAnotherHost_IsJudgedByItsHeartbeat_NotByPid()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("config", "set", "worker-lease", "10s");
         void Fake(string workerId, DateTime heartbeat)
         {
@@ -134,7 +135,7 @@ public class CrashTests
     [Test]
     public void WorkerWhoseJobWasTakenBack_HasItsRunKilled_LeavesTheNewerState_AndNotesItsLateFinishInTheHistory()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", "--command", "sleep 2.3; echo ran", "--id", "fenced", "--max-retries", "0");
         var worker = home.StartWorkers(1)[0];
         Eventually.True(() => Processes.WithCommandLineContaining("sleep 2.3").Count > 0, Deadline, "the job to run");
@@ -187,7 +188,7 @@ public class CrashTests
     {
         // A worker killed between the claim's rename and its rewrite leaves the file as it was in
         // pending/, in its processing folder: the job never ran, so no attempt is counted.
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         Directory.CreateDirectory(home.PathOf("processing", "w-gone"));
         File.WriteAllText(home.PathOf("processing", "w-gone", name), content);
 
@@ -202,7 +203,7 @@ public class CrashTests
     [Test]
     public void SecondSigterm_StopsAtOnce_KillsTheJob_AndRecoveryReturnsIt()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", "--command", "sleep 31.7", "--id", "interrupted");
         var worker = home.StartWorkers(1)[0];
         Eventually.True(() => Processes.WithCommandLineContaining("sleep 31.7").Count > 0, Deadline, "the job to run");

@@ -3,6 +3,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Processing;
 
 /// <summary>A home on a small tmpfs that the test fills up: workers say what happened and lose no result.</summary>
+[Category("EndToEnd")]
 public class DiskFullTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -10,7 +11,7 @@ public class DiskFullTests
     [Test]
     public void ForegroundWorker_OnAFullDisk_SaysSoInOneSentence_AndLeavesNothingBehind()
     {
-        using var home = new TempHome(create: false);
+        using var home = new TempHome(create: false, inProcess: false);
         using var disk = new SmallDisk(home.Root);
         home.Ok("init");
         disk.Fill();
@@ -27,7 +28,7 @@ public class DiskFullTests
     [Test]
     public void DetachedWorkerStart_OnAFullDisk_IsRefusedAtOnce_InsteadOfAnEmptyLog()
     {
-        using var home = new TempHome(create: false);
+        using var home = new TempHome(create: false, inProcess: false);
         using var disk = new SmallDisk(home.Root);
         home.Ok("init");
         disk.Fill();
@@ -43,7 +44,7 @@ public class DiskFullTests
     [Test]
     public void JobThatPrintsWhileTheDiskIsFull_IsFinishedOnceThereIsRoom_AndItsLostOutputIsRecorded()
     {
-        using var home = new TempHome(create: false);
+        using var home = new TempHome(create: false, inProcess: false);
         using var disk = new SmallDisk(home.Root);
         home.Ok("init");
         var go = Path.Combine(home.Parent, "go");

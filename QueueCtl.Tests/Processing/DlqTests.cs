@@ -2,6 +2,7 @@ using QueueCtl.Tests.Support;
 
 namespace QueueCtl.Tests.Processing;
 
+[Category("EndToEnd")]
 public class DlqTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -9,7 +10,7 @@ public class DlqTests
     /// <summary>Two dead jobs, made by a real worker, and the worker stopped again.</summary>
     private static TempHome HomeWithDeadJobs()
     {
-        var home = new TempHome();
+        var home = new TempHome(inProcess: false);
         home.Ok("enqueue", """{"id":"d1","command":"echo first; exit 1","max_retries":0}""");
         home.Ok("enqueue", """{"id":"d2","command":"exit 2","max_retries":0}""");
         home.StartWorkers(1);

@@ -4,6 +4,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Processing;
 
 /// <summary>Enqueue by dropping files into pending/, as any program may.</summary>
+[Category("EndToEnd")]
 public class DropTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -11,7 +12,7 @@ public class DropTests
     [Test]
     public void PlainCp_IntoPending_Runs()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.StartWorkers(1);
         var source = Path.Combine(home.Parent, "copied.json");
         File.WriteAllText(source, """{"command":"echo copied","priority":3,"meta":{"from":"cp"}}""");
@@ -31,7 +32,7 @@ public class DropTests
     [Test]
     public void FileStillBeingWritten_IsNotRejected_AndRunsOnceComplete()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.StartWorkers(1);
         var path = home.PathOf("pending", "slow.json");
 
@@ -57,7 +58,7 @@ public class DropTests
     [TestCase("empty.json", "", "not valid JSON")]
     public void InvalidFile_MovesToRejected_WithAReason_AndTheWorkerGoesOn(string name, string content, string reason)
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var ids = home.StartWorkers(1);
         var path = home.PathOf("pending", name);
         File.WriteAllText(path, content);
@@ -76,7 +77,7 @@ public class DropTests
     [Test]
     public void DuplicateIdDropped_IsRejected_NotRunTwice()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", "--command", "true", "--id", "taken");
         home.StartWorkers(1);
         home.WaitForState("taken", "completed", Deadline);
@@ -91,7 +92,7 @@ public class DropTests
     [Test]
     public void HiddenAndTmpNames_AreIgnored()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         // .nfs…: what an NFS client leaves for a file deleted while open.
         var ignored = new[] { ".hidden.json", ".nfs000000000123456700000001", "partial.json.tmp", "other.tmp", "notes.txt" };
         foreach (var name in ignored)

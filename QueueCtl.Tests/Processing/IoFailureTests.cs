@@ -3,6 +3,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Processing;
 
 /// <summary>A read-only home or a vanished folder: one clear error on the CLI; a worker keeps its job.</summary>
+[Category("EndToEnd")]
 public class IoFailureTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -11,7 +12,7 @@ public class IoFailureTests
     [TestCase("config", "set", "max-retries", "2")]
     public void Cli_OnAReadOnlyHome_SaysSoInOneLine_WithExit1_AndChangesNothing(params string[] args)
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var before = home.Tree();
         using var readOnly = new ReadOnlyMount(home.Root);
 
@@ -27,7 +28,7 @@ public class IoFailureTests
     [Test]
     public void JobWhoseLogCannotBeWritten_StillRunsAndFinishes()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         File.WriteAllText(home.PathOf("logs", "unlogged"), "not a folder"); // logs/<id>/ cannot be made, even by root
         home.Ok("enqueue", "--command", "echo lost; echo kept > kept.txt; echo err >&2; exit 3", "--id", "unlogged", "--max-retries", "0");
 
@@ -44,7 +45,7 @@ public class IoFailureTests
     [Test]
     public void Cli_WithAHomeWhoseParentIsMissing_FailsClearly()
     {
-        using var scratch = new TempHome(create: false);
+        using var scratch = new TempHome(create: false, inProcess: false);
         var nowhere = Path.Combine(scratch.Parent, "missing", "home");
 
         var result = QueueCtlProcess.Run(["enqueue", "--command", "true", "--home", nowhere]);
@@ -57,7 +58,7 @@ public class IoFailureTests
     [Test]
     public void Worker_WhoseHomeTurnsReadOnlyMidJob_KeepsTheResult_AndRecordsItOnceWritable()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var worker = home.StartWorkers(1)[0];
         var pid = WorkerFiles.Pid(home, worker);
         home.Ok("enqueue", "--command", "sleep 1.37", "--id", "ro");
@@ -87,7 +88,7 @@ public class IoFailureTests
         // connection is back; a worker that let that escape from reading config.json lost its
         // heartbeat for good (found by the multi-host stage). Here config.json becomes a symlink
         // to itself (ELOOP on every read), swapped in with one rename so no read sees it missing.
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("config", "set", "max-retries", "0");
         home.Ok("config", "set", "worker-lease", "3s");
         var worker = home.StartWorkers(1)[0];
@@ -120,7 +121,7 @@ public class IoFailureTests
         // An outage of a network file system can last an hour: one line per failed heartbeat
         // would bury the log. The worker's log stays writable here (its descriptor predates the
         // read-only bind mount); new files in the home, such as the heartbeat's, do not.
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("config", "set", "worker-lease", "1s"); // a heartbeat every 0.33 s
         var worker = home.StartWorkers(1)[0];
         var log = home.PathOf("workers", worker + ".log");
@@ -142,7 +143,7 @@ public class IoFailureTests
     [Test]
     public void Worker_SurvivesAVanishedPendingFolder_AndRunsJobsOnceItIsBack()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var worker = home.StartWorkers(1)[0];
 
         Directory.Delete(home.PathOf("pending"));

@@ -5,6 +5,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Processing;
 
 /// <summary>Timeouts, scheduling, logs and the log size cap, with real workers.</summary>
+[Category("EndToEnd")]
 public class JobFeatureTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -14,7 +15,7 @@ public class JobFeatureTests
     [Test]
     public void Timeout_KillsTheWholeProcessTree_AndFollowsTheRetryRules()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("config", "set", "backoff-base", "1");
         home.Ok("enqueue", "--command", "sh -c \"sleep 101.3 & sleep 101.3\"", "--id", "tree", "--timeout", "1s", "--max-retries", "1");
 
@@ -36,7 +37,7 @@ public class JobFeatureTests
     [Test]
     public void ScheduledJob_NeverStartsEarly_AndStartsOnTime()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var runAt = DateTime.UtcNow.AddSeconds(3);
         home.Ok("enqueue", $$"""{"id":"at","command":"true","run_at":"{{runAt:yyyy-MM-ddTHH:mm:ss.fffZ}}"}""");
         home.Ok("enqueue", "--command", "true", "--id", "delayed", "--delay", "2s");
@@ -62,7 +63,7 @@ public class JobFeatureTests
     [Test]
     public void Logs_PrintsTheLatestAttempt_OrTheOneAskedFor()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("config", "set", "backoff-base", "1");
         home.Ok("enqueue", "--command", "echo attempt $QUEUECTL_ATTEMPT; [ $QUEUECTL_ATTEMPT -ge 2 ]", "--id", "twice");
         home.StartWorkers(1);
@@ -79,7 +80,7 @@ public class JobFeatureTests
     [Test]
     public void LogsFollow_StreamsARunningJob_UntilItEnds()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var marker = Path.Combine(home.Parent, "go");
         home.Ok("enqueue", "--command", $"echo first; while [ ! -f '{marker}' ]; do sleep 0.05; done; echo second", "--id", "streamed");
         home.StartWorkers(1);
@@ -125,7 +126,7 @@ public class JobFeatureTests
     [Test]
     public void LogSizeCap_CutsAChattyJob_AndSaysSo()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("config", "set", "log-max-size", "1K");
         home.Ok("enqueue", "--command", "i=0; while [ $i -lt 500 ]; do echo 0123456789; i=$((i+1)); done", "--id", "chatty");
 

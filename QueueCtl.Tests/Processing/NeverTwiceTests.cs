@@ -8,6 +8,7 @@ namespace QueueCtl.Tests.Processing;
 /// process of the same job outside its own process group (a survivor of an earlier run) and
 /// writes `overlap` if it finds one, then `start PID`, sleeps, and writes `end PID`.
 /// </summary>
+[Category("EndToEnd")]
 public class NeverTwiceTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(40);
@@ -37,7 +38,7 @@ public class NeverTwiceTests
     [Test]
     public void KilledWorker_ItsRunIsGoneBeforeTheReRunStarts()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var runs = Prepare(home, firstRunSeconds: 4);
         var first = home.StartWorkers(1)[0];
         Eventually.True(() => Lines(runs).Any(l => l.StartsWith("start", StringComparison.Ordinal)), Deadline, "the first run to start");
@@ -54,7 +55,7 @@ public class NeverTwiceTests
     [Test]
     public void FrozenWorker_PastItsLease_ItsRunIsKilledBeforeTheReRun_AndItsLateFinishChangesNothing()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var runs = Prepare(home, firstRunSeconds: 6);
         var frozen = home.StartWorkers(1)[0];
         Eventually.True(() => Lines(runs).Any(l => l.StartsWith("start", StringComparison.Ordinal)), Deadline, "the first run to start");
@@ -82,7 +83,7 @@ public class NeverTwiceTests
     [Test]
     public void ForegroundWorker_OnSighup_FinishesItsJobAndStops()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var runs = Prepare(home, firstRunSeconds: 1.5);
         using var worker = new ForegroundWorker(home);
         Eventually.True(() => Lines(runs).Any(l => l.StartsWith("start", StringComparison.Ordinal)), Deadline, "the run to start");
@@ -101,7 +102,7 @@ public class NeverTwiceTests
     {
         // A read-only home stands in for a lost network file system: renewals fail, and the
         // worker (and its guard) must kill the run before other workers could judge it dead.
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("config", "set", "worker-lease", "4s");
         var runs = Prepare(home, firstRunSeconds: 30);
         using var worker = new ForegroundWorker(home);
@@ -127,7 +128,7 @@ public class NeverTwiceTests
     [Test]
     public void Timeout_KillsWhatTheJobStartedInANewSession()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", "--command", "setsid sleep 30.41 & sleep 30.42", "--id", "escaper", "--timeout", "1s", "--max-retries", "0");
         using var worker = new ForegroundWorker(home);
 

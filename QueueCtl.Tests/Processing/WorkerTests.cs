@@ -4,6 +4,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Processing;
 
 /// <summary>The assignment's scenarios and the worker's lifecycle, with real detached worker processes.</summary>
+[Category("EndToEnd")]
 public class WorkerTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -13,7 +14,7 @@ public class WorkerTests
     [Test]
     public void BasicJob_Completes_WithItsOutputLogged()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", """{"id":"basic","command":"echo out; echo err >&2; echo $GREETING","env":{"GREETING":"hi"}}""");
 
         var ids = home.StartWorkers(1);
@@ -37,7 +38,7 @@ public class WorkerTests
     [Test]
     public void Job_RunsInItsCwd()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var cwd = Directory.CreateDirectory(Path.Combine(home.Parent, "work dir")).FullName;
         home.Ok("enqueue", JsonSerializer.Serialize(new Dictionary<string, string> { ["id"] = "where", ["command"] = "pwd > here.txt", ["cwd"] = cwd }));
 
@@ -50,7 +51,7 @@ public class WorkerTests
     [Test]
     public void FailingJob_RetriesWithExponentialBackoff_ThenGoesToTheDlq()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("config", "set", "backoff-base", "2");
         home.Ok("enqueue", """{"id":"flaky","command":"echo boom >&2; exit 3","max_retries":2}""");
 
@@ -82,7 +83,7 @@ public class WorkerTests
     [Test]
     public void InvalidCommand_FailsWith127_AndEndsDead()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", """{"id":"nope","command":"definitely-not-a-command-xyz","max_retries":1}""");
         home.Ok("config", "set", "backoff-base", "1");
 
@@ -98,7 +99,7 @@ public class WorkerTests
     [Test]
     public void ThreeWorkers_RunThreeTwoSecondJobs_InParallel_WithoutOverlap()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         foreach (var i in new[] { 1, 2, 3 })
         {
             home.Ok("enqueue", "--command", "sleep 2; echo $QUEUECTL_JOB_ID >> runs.txt", "--id", $"s{i}");
@@ -118,7 +119,7 @@ public class WorkerTests
     [Test]
     public void JobData_SurvivesAWorkerRestart()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("config", "set", "backoff-base", "3");
         home.Ok("enqueue", """{"id":"persist","command":"test -f flag || { echo not yet >&2; exit 1; }","max_retries":3}""");
         home.Ok("enqueue", """{"id":"later","command":"true"}""");
@@ -141,7 +142,7 @@ public class WorkerTests
     [Test]
     public void WorkerStop_LetsTheRunningJobFinish()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", "--command", "sleep 3; echo finished", "--id", "long");
         var ids = home.StartWorkers(1);
         Eventually.True(() => File.Exists(home.PathOf("processing", ids[0], "long.json")), Deadline, "the job to be claimed");
@@ -162,7 +163,7 @@ public class WorkerTests
     [Test]
     public void DetachedWorkers_RegisterAndRunInTheirOwnSession_WithoutTheCallersStdio()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
 
         var ids = home.StartWorkers(2);
 
@@ -193,7 +194,7 @@ public class WorkerTests
     [TestCase(2)]
     public void ForegroundWorker_StopsGracefullyOnSignal_AfterItsCurrentJob(int signal)
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         using var worker = new ForegroundWorker(home);
         home.Ok("enqueue", "--command", "sleep 2; echo done", "--id", "fg");
         Eventually.True(() => home.Ids("processing").Count == 0 && Directory.EnumerateFiles(home.PathOf("processing"), "*.json", SearchOption.AllDirectories).Any(),
@@ -211,7 +212,7 @@ public class WorkerTests
     [Test]
     public void HigherPriorityRunsFirst_ThenOldestFirst()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", """{"id":"low-old","command":"echo low-old >> order.txt","created_at":"2025-01-01T00:00:00Z"}""");
         home.Ok("enqueue", """{"id":"high-new","command":"echo high-new >> order.txt","priority":10,"created_at":"2025-01-03T00:00:00Z"}""");
         home.Ok("enqueue", """{"id":"high-old","command":"echo high-old >> order.txt","priority":10,"created_at":"2025-01-02T00:00:00Z"}""");
@@ -227,7 +228,7 @@ public class WorkerTests
     [Test]
     public void RunningWorkers_SeeConfigSet_WithoutARestart()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.StartWorkers(1);
         home.Ok("enqueue", "--command", "true", "--id", "before");
         home.WaitForState("before", "completed", Deadline);
@@ -246,7 +247,7 @@ public class WorkerTests
     [Test]
     public void DroppedFile_IsPickedUpWithDefaults_AndAnInvalidOneIsRejected()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.StartWorkers(1);
 
         File.WriteAllText(home.PathOf("tmp", "drop.json"), """{"command":"echo dropped; pwd > where.txt"}""");

@@ -3,6 +3,7 @@ using QueueCtl.Retries;
 
 namespace QueueCtl.Tests.Retries;
 
+[Parallelizable(ParallelScope.All)]
 public class RetryPolicyTests
 {
     [TestCase(1, 2, 3600, 2)]

@@ -5,6 +5,7 @@ using QueueCtl.Storage;
 
 namespace QueueCtl.Tests.Storage;
 
+[Parallelizable(ParallelScope.All)]
 public class AtomicFileTests
 {
     [Test]

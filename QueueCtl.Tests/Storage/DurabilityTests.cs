@@ -8,6 +8,7 @@ namespace QueueCtl.Tests.Storage;
 /// Reads the system calls (strace) to prove the write protocol: tmp file, fsync, one rename into
 /// place, fsync of the folder. A crash at any point leaves either the old or the new file.
 /// </summary>
+[Category("EndToEnd")]
 public partial class DurabilityTests
 {
     [GeneratedRegex(@"openat\(AT_FDCWD, ""(?<path>[^""]+)"", [^)]*\) = (?<fd>\d+)")]
@@ -16,7 +17,7 @@ public partial class DurabilityTests
     [Test]
     public void Enqueue_WritesTmp_Fsyncs_RenamesWithoutReplace_ThenFsyncsTheFolder()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         var trace = Trace(home, ["enqueue", "--command", "true", "--id", "durable", "--home", home.Root]);
 
         var pendingFile = home.PathOf("pending", "durable.json");
@@ -33,7 +34,7 @@ public partial class DurabilityTests
     [Test]
     public void WorkerFinish_RewritesInPlaceByExchange_ThenRenamesIntoCompleted_WithFsyncs()
     {
-        using var home = new TempHome();
+        using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", "--command", "true", "--id", "traced");
         var trace = TraceWorker(home, "traced");
 

@@ -2,6 +2,7 @@ using QueueCtl.Tests.Support;
 
 namespace QueueCtl.Tests.Storage;
 
+[Parallelizable(ParallelScope.All)]
 public class QueueHomeTests
 {
     private static readonly string[] Layout =
@@ -45,10 +46,11 @@ public class QueueHomeTests
         Assert.That(File.GetUnixFileMode(home.Root) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead), Is.EqualTo(UnixFileMode.None));
     }
 
+    [Category("EndToEnd"), NonParallelizable]
     [Test]
     public void HomeOption_WinsOverEnvironment_WhichWinsOverUserHome()
     {
-        using var scratch = new TempHome(create: false);
+        using var scratch = new TempHome(create: false, inProcess: false);
         var fromOption = Path.Combine(scratch.Parent, "option");
         var fromEnvironment = Path.Combine(scratch.Parent, "env");
         var userHome = Path.Combine(scratch.Parent, "user");

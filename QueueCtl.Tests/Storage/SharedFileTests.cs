@@ -6,6 +6,7 @@ namespace QueueCtl.Tests.Storage;
 /// ESTALE itself needs a network file system (the multi-host stage makes it: `list` on one host
 /// while the other moves jobs). These pin down what SharedFile relies on to recognise it.
 /// </summary>
+[Parallelizable(ParallelScope.All)]
 public class SharedFileTests
 {
     [Test]

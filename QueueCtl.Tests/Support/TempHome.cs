@@ -3,11 +3,20 @@ using System.Text.Json;
 
 namespace QueueCtl.Tests.Support;
 
-/// <summary>A fresh queue home per test, removed afterwards; runs queuectl against it.</summary>
+/// <summary>
+/// A fresh queue home per test, removed afterwards; runs queuectl against it. By default
+/// <see cref="Run"/> calls the CLI in this process (<see cref="QueueCtlInProcess"/>), except
+/// `worker start` and `dashboard`, which always start the real executable. With
+/// <c>inProcess: false</c> (EndToEnd tests) every command is the real executable, run from
+/// <see cref="Parent"/> as its working directory, as a user would.
+/// </summary>
 public sealed class TempHome : IDisposable
 {
-    public TempHome(bool create = true)
+    private readonly bool _inProcess;
+
+    public TempHome(bool create = true, bool inProcess = true)
     {
+        _inProcess = inProcess;
         Parent = Directory.CreateTempSubdirectory("queuectl-test-").FullName;
         Root = Path.Combine(Parent, "home");
         if (create)
@@ -24,10 +33,22 @@ public sealed class TempHome : IDisposable
 
     public string PathOf(params string[] parts) => Path.Combine([Root, .. parts]);
 
-    public CliResult Run(params string[] args) => QueueCtlProcess.Run(WithHome(args), workingDirectory: Parent);
+    public CliResult Run(params string[] args) => RunWithInput(null, args);
 
-    public CliResult RunWithInput(string stdin, params string[] args) =>
-        QueueCtlProcess.Run(WithHome(args), stdin: stdin, workingDirectory: Parent);
+    public CliResult RunWithInput(string? stdin, params string[] args) =>
+        _inProcess && !NeedsTheExecutable(args)
+            ? QueueCtlInProcess.Run(WithHome(args), stdin)
+            : QueueCtlProcess.Run(WithHome(args), stdin: stdin, workingDirectory: Parent);
+
+    /// <summary>The real executable, whatever the mode: for the tests that compare both.</summary>
+    public CliResult RunProcess(params string[] args) => QueueCtlProcess.Run(WithHome(args), workingDirectory: Parent);
+
+    /// <summary>`worker start` launches Environment.ProcessPath (the test host, in process); the dashboard serves until killed.</summary>
+    private static bool NeedsTheExecutable(string[] args)
+    {
+        var words = args.TakeWhile(a => a != "--").Where(a => !a.StartsWith('-')).ToList();
+        return words.Count > 0 && (words[0] == "dashboard" || (words[0] == "worker" && words.Count > 1 && words[1] == "start"));
+    }
 
     /// <summary>--home goes before any `--`: the words after it are a command (enqueue -- CMD ARGS…).</summary>
     private string[] WithHome(string[] args) =>

@@ -53,5 +53,5 @@ internal abstract class DataOptions : CommonOptions
     public bool Quiet { get; set; }
 
     /// <summary>Progress is for people: only on a terminal, and never with --quiet or --json.</summary>
-    public bool ShowProgress => !Quiet && !Json && !Console.IsErrorRedirected;
+    public bool ShowProgress(CliConsole console) => !Quiet && !Json && console.ErrorIsTerminal;
 }

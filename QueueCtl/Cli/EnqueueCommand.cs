@@ -268,7 +268,7 @@ internal static class EnqueueCommand
     {
         var json = options.Json;
         var total = lines.Count(l => l.Trim().Length > 0);
-        var progress = options.ShowProgress && total >= 100;
+        var progress = options.ShowProgress(console) && total >= 100;
         var store = new JobStore(home);
         var settings = ConfigStore.Load(home);
         var added = new List<string>();
