@@ -7,6 +7,9 @@ args.add_argument("--work", required=True)
 args.add_argument("--spawn", required=True)
 args.add_argument("--queuectl", required=True)
 args.add_argument("--jit", required=True)
+args.add_argument("--wrapper", required=True)
+args.add_argument("--hello", required=True)
+args.add_argument("--hello-jit", required=True)
 args.add_argument("--quick", action="store_true")
 opts = args.parse_args()
 Q = opts.queuectl
@@ -149,27 +152,50 @@ late_ms = [x * 1000 for x in late]
 row("retry start - not_before, p95 (ms)", "-", f"{pct(late_ms, 0.95):.0f} (min {min(late_ms):.0f})", "-", "<= 200",
     pct(late_ms, 0.95) <= 200 and min(late_ms) >= -1)
 
-# 4. one CLI call: queuectl enqueue against python3 -c pass
+# 4. one CLI call against an empty program's start-up, and against python3 -c pass
 log("CLI start-up ...")
 
 
-def median_ms(cmd, n=30):
-    times = []
+def run_ms(cmd):
+    """One run's wall time: posix_spawn (no fork of this interpreter), output to /dev/null, wait."""
+    t = time.perf_counter_ns()
+    pid = os.posix_spawnp(cmd[0], cmd, os.environ, file_actions=[
+        (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0), (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)])
+    os.waitpid(pid, 0)
+    return (time.perf_counter_ns() - t) / 1e6
+
+
+def interleaved(cmds, n=20):
+    """Median ms of each command, run in turn (A B C A B C ...) after one warm-up each, so drift hits all alike."""
+    for cmd in cmds:
+        run_ms(cmd)
+    times = [[] for _ in cmds]
     for _ in range(n):
-        t = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+        for i, cmd in enumerate(cmds):
+            times[i].append(run_ms(cmd))
+    return [statistics.median(t) for t in times]
 
 
 home = new_home("cli")
-py = median_ms(["python3", "-c", "pass"])
-py_direct = median_ms([shutil.which("python3", path="/usr/bin") or "python3", "-c", "pass"])
-aot = median_ms([Q, "enqueue", "--command", "true", "--home", home])
-jit = median_ms([opts.jit, "enqueue", "--command", "true", "--home", home])
-row("`queuectl enqueue`, median of 30 (ms)", f"{py:.1f} (python3 -c pass)", f"{aot:.1f}", f"{aot / py:.2f}", "<= 1.0", aot / py <= 1.0)
+status_home = new_home("cli-status")
+drop(status_home, [{"id": f"s{i}", "command": "true"} for i in range(10)])
+W, E, S = opts.wrapper, ["enqueue", "--command", "true", "--home", home], ["status", "--home", status_home]
+hello, w_enq, w_status, b_enq, b_status = interleaved(
+    [[opts.hello], [W, *E], [W, *S], [Q, *E], [Q, *S]])
+hello_jit, jit_enq, jit_status = interleaved([[opts.hello_jit], [opts.jit, *E], [opts.jit, *S]])
+aot_kind = "NativeAOT" if opts.hello != opts.hello_jit else "JIT: no clang"
+row("`./queuectl enqueue`, median of 20, interleaved (ms)", f"{hello:.1f} (hello world, {aot_kind})", f"{w_enq:.1f}",
+    f"{w_enq / hello:.2f}", "<= 1.5", w_enq / hello <= 1.5)
+row("`./queuectl status` (10 pending)", f"{hello:.1f}", f"{w_status:.1f}", f"{w_status / hello:.2f}", "<= 1.5", w_status / hello <= 1.5)
+row("  `enqueue`, the binary without the wrapper", f"{hello:.1f}", f"{b_enq:.1f}", f"{b_enq / hello:.2f}", "(info)", True)
+row("  `status`, the binary without the wrapper", f"{hello:.1f}", f"{b_status:.1f}", f"{b_status / hello:.2f}", "(info)", True)
+row("JIT build (QUEUECTL_BUILD=jit) `enqueue` (ms)", f"{hello_jit:.1f} (hello world, JIT)", f"{jit_enq:.1f}",
+    f"{jit_enq / hello_jit:.2f}", "<= 2.0", jit_enq / hello_jit <= 2.0)
+row("  JIT build `status`", f"{hello_jit:.1f}", f"{jit_status:.1f}", f"{jit_status / hello_jit:.2f}", "(info)", True)
+py, py_direct, aot = interleaved([["python3", "-c", "pass"], [shutil.which("python3", path="/usr/bin") or "python3", "-c", "pass"],
+                                  [W, *E]], n=30)
+row("`./queuectl enqueue`, median of 30 (ms)", f"{py:.1f} (python3 -c pass)", f"{aot:.1f}", f"{aot / py:.2f}", "<= 1.0", aot / py <= 1.0)
 row("  the same, against /usr/bin/python3 (no pyenv shim)", f"{py_direct:.1f}", f"{aot:.1f}", f"{aot / py_direct:.2f}", "(info)", True)
-row("  the same, JIT build instead of NativeAOT", f"{py:.1f}", f"{jit:.1f}", f"{jit / py:.2f}", "(info)", True)
 
 # 5. backlog: throughput and status at 1,000 and at 100,000 pending
 big = 10_000 if opts.quick else 100_000

@@ -7,15 +7,40 @@ namespace QueueCtl.Cli;
 /// <summary>Parses the arguments, maps help/version to stdout and exit 0, parse errors to one sentence and exit 2.</summary>
 internal static class CommandLineEntry
 {
-    public static readonly Type[] Verbs =
+    /// <summary>
+    /// Each verb's name (its [Verb] attribute's, which a test checks) and options type, in help
+    /// order. The name picks the one type the parser is given: CommandLineParser reads every
+    /// type it is handed by reflection, which was most of a command's start-up.
+    /// </summary>
+    public static readonly (string Name, Type Options)[] VerbTable =
     [
-        typeof(InitOptions), typeof(EnqueueOptions), typeof(StatusOptions), typeof(ListOptions),
-        typeof(ShowOptions), typeof(LogsOptions), typeof(WorkerOptions), typeof(DlqOptions), typeof(StatsOptions),
-        typeof(PurgeOptions), typeof(RecoverOptions), typeof(ConfigOptions), typeof(DashboardOptions),
-        typeof(CompletionOptions),
-        typeof(PauseOptions), typeof(ResumeOptions),
-        typeof(WaitOptions), typeof(CancelOptions), typeof(RemoveOptions), typeof(RetryOptions),
+        ("init", typeof(InitOptions)), ("enqueue", typeof(EnqueueOptions)), ("status", typeof(StatusOptions)),
+        ("list", typeof(ListOptions)), ("show", typeof(ShowOptions)), ("logs", typeof(LogsOptions)),
+        ("worker", typeof(WorkerOptions)), ("dlq", typeof(DlqOptions)), ("stats", typeof(StatsOptions)),
+        ("purge", typeof(PurgeOptions)), ("recover", typeof(RecoverOptions)), ("config", typeof(ConfigOptions)),
+        ("dashboard", typeof(DashboardOptions)), ("completion", typeof(CompletionOptions)),
+        ("pause", typeof(PauseOptions)), ("resume", typeof(ResumeOptions)),
+        ("wait", typeof(WaitOptions)), ("cancel", typeof(CancelOptions)), ("remove", typeof(RemoveOptions)),
+        ("retry", typeof(RetryOptions)),
     ];
+
+    public static readonly Type[] Verbs = [.. VerbTable.Select(v => v.Options)];
+
+    /// <summary>The options type of the verb in first place, or every verb's (no verb, --help, --version, a typo).</summary>
+    public static Type[] VerbsFor(string[] args)
+    {
+        if (args.Length > 0)
+        {
+            foreach (var (name, options) in VerbTable)
+            {
+                if (name == args[0])
+                {
+                    return [options];
+                }
+            }
+        }
+        return Verbs;
+    }
 
     public static string Version =>
         typeof(CommandLineEntry).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
@@ -23,30 +48,29 @@ internal static class CommandLineEntry
     public static int Run(string[] rawArgs, CliConsole console)
     {
         var (normalized, afterDashDash) = ArgumentConventions.Normalize(rawArgs);
-        var (args, lists) = ArgumentConventions.TakeListOptions(normalized, Verbs);
-        using var parser = new Parser(settings =>
+        var options = QuickParse.TryParse(normalized);
+        if (options is null)
         {
-            settings.HelpWriter = null;
-            settings.CaseSensitive = true;
-            settings.MaximumDisplayWidth = 80;
-            settings.AllowMultiInstance = false;
-        });
-        var result = parser.ParseArguments(args, Verbs);
-        if (result is NotParsed<object> notParsed)
-        {
-            return Refuse(result, notParsed.Errors.ToList(), args, console);
+            var verbs = VerbsFor(normalized);
+            var (args, lists) = ArgumentConventions.TakeListOptions(normalized, verbs);
+            var result = ParseWithLibrary(args, verbs);
+            if (result is NotParsed<object> notParsed)
+            {
+                return Refuse(result, notParsed.Errors.ToList(), args, console);
+            }
+            ArgumentConventions.Assign(result.Value, lists);
+            options = result.Value;
         }
-        ArgumentConventions.Assign(result.Value, lists);
         if (afterDashDash is not null)
         {
-            if (result.Value is not ITakesCommandArguments takesCommand)
+            if (options is not ITakesCommandArguments takesCommand)
             {
                 throw Failure.Usage("This command takes no '--'; it is for a command to run, as in `queuectl enqueue -- CMD ARGS…`.");
             }
             takesCommand.CommandArguments = afterDashDash;
         }
 
-        return result.Value switch
+        return options switch
         {
             InitOptions o => InitCommand.Run(o, console),
             EnqueueOptions o => EnqueueCommand.Run(o, console),
@@ -68,8 +92,21 @@ internal static class CommandLineEntry
             CancelOptions o => CancelCommand.Run(o, console),
             RemoveOptions o => RemoveCommand.Run(o, console),
             RetryOptions o => RetryCommand.Run(o, console),
-            _ => throw new InvalidOperationException($"No handler for {result.Value.GetType().Name}."),
+            _ => throw new InvalidOperationException($"No handler for {options.GetType().Name}."),
         };
+    }
+
+    /// <summary>CommandLineParser with queuectl's settings; list options already taken out (ArgumentConventions).</summary>
+    public static ParserResult<object> ParseWithLibrary(string[] args, Type[] verbs)
+    {
+        using var parser = new Parser(settings =>
+        {
+            settings.HelpWriter = null;
+            settings.CaseSensitive = true;
+            settings.MaximumDisplayWidth = 80;
+            settings.AllowMultiInstance = false;
+        });
+        return parser.ParseArguments(args, verbs);
     }
 
     private static int Refuse(ParserResult<object> result, List<Error> errors, string[] args, CliConsole console)

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 
 namespace QueueCtl.Jobs;
@@ -13,11 +12,11 @@ internal static partial class JobId
 
     public static bool IsValid(string id) => Pattern().IsMatch(id);
 
-    /// <summary>A new id that sorts by creation time: 20251104-103000-123-9f2c4a1b.</summary>
-    public static string New(DateTime utc)
-    {
-        Span<byte> random = stackalloc byte[4];
-        RandomNumberGenerator.Fill(random);
-        return $"{utc:yyyyMMdd-HHmmss-fff}-{Convert.ToHexStringLower(random)}";
-    }
+    /// <summary>
+    /// A new id that sorts by creation time: 20251104-103000-123-9f2c4a1b. The random part is the
+    /// first 32 bits of a version-4 Guid (the OS's secure random bytes, like RandomNumberGenerator,
+    /// without loading OpenSSL: a millisecond of every enqueue).
+    /// </summary>
+    public static string New(DateTime utc) =>
+        $"{utc:yyyyMMdd-HHmmss-fff}-{Guid.NewGuid().ToString("N")[..8]}";
 }
