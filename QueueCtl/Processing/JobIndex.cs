@@ -101,6 +101,9 @@ internal sealed class JobIndex : IDisposable
 
     public int Count => _byPath.Count;
 
+    /// <summary>True when this worker takes jobs of <paramref name="queue"/> (started without --queue, or with it).</summary>
+    public bool Serves(string queue) => _served is null || _served.Contains(queue);
+
     /// <summary>Brings the index up to date: a rescan if one is due, then every queued change.</summary>
     public void Refresh()
     {
@@ -133,15 +136,15 @@ internal sealed class JobIndex : IDisposable
     /// <summary>
     /// The best ready candidate of a queue this worker serves and that is not paused, removed from
     /// the index; null when nothing is due. Costs one stat per queue with ready jobs while
-    /// paused.d/ exists, none otherwise.
+    /// paused.d/ exists, none otherwise. <paramref name="admit"/> is asked about the head of each
+    /// queue, best first, until it says yes (it takes a concurrency slot, QueueSlots).
     /// </summary>
-    public Candidate? TakeNext(DateTime now)
+    public Candidate? TakeNext(DateTime now, Func<Candidate, bool>? admit = null)
     {
         PromoteDue(now);
         _heldByPause = false;
         var anyQueuePaused = Directory.Exists(PauseState.QueueFolder(_home));
-        Candidate? best = null;
-        SortedSet<Candidate>? from = null;
+        var heads = new List<(Candidate Head, SortedSet<Candidate> From)>();
         foreach (var (queue, ready) in _ready)
         {
             if (ready.Min is not { } head || _served is not null && !_served.Contains(queue))
@@ -153,19 +156,21 @@ internal sealed class JobIndex : IDisposable
                 _heldByPause = true; // left pending; NextDue makes the worker look again soon
                 continue;
             }
-            if (best is null || ReadyOrder.Compare(head, best) < 0)
-            {
-                best = head;
-                from = ready;
-            }
+            heads.Add((head, ready));
         }
-        if (best is null)
+        heads.Sort((a, b) => ReadyOrder.Compare(a.Head, b.Head));
+        foreach (var (head, from) in heads)
         {
-            return null;
+            if (admit is not null && !admit(head))
+            {
+                _heldByPause = true; // a queue at its concurrency limit: passed over, looked at again soon
+                continue;
+            }
+            from.Remove(head);
+            _byPath.Remove(head.Path);
+            return head;
         }
-        from!.Remove(best);
-        _byPath.Remove(best.Path);
-        return best;
+        return null;
     }
 
     /// <summary>Unparseable files that have stopped changing (path and folder state): they go to rejected/.</summary>
