@@ -21,7 +21,9 @@ internal sealed class PerQueue
     public int Scheduled { get; set; }
     public int Processing { get; set; }
     public int Failed { get; set; }
-    public int Pending => Ready + Scheduled;
+    /// <summary>Pending jobs waiting for their parents (enqueue --after).</summary>
+    public int Waiting { get; set; }
+    public int Pending => Ready + Scheduled + Waiting;
 }
 
 /// <summary>
@@ -38,7 +40,10 @@ internal sealed record QueueCounts(
     public bool SeveralQueues => Queues.Count > 1 || Queues.Count == 1 && !Queues.ContainsKey(Job.DefaultQueue);
     public int DeadWorkers => DeadWorkerRecords.Count;
 
-    public int Pending => Ready + Scheduled;
+    /// <summary>Pending jobs waiting for their parents (enqueue --after): neither ready nor scheduled.</summary>
+    public int Waiting { get; init; }
+
+    public int Pending => Ready + Scheduled + Waiting;
 
     /// <summary>The counts as JSON properties (for `status --json` and the dashboard's /api/status).</summary>
     public void WriteProperties(System.Text.Json.Utf8JsonWriter w)
@@ -46,6 +51,7 @@ internal sealed record QueueCounts(
         w.WriteNumber("pending", Pending);
         w.WriteNumber("ready", Ready);
         w.WriteNumber("scheduled", Scheduled);
+        w.WriteNumber("waiting", Waiting);
         w.WriteNumber("processing", Processing);
         w.WriteNumber("completed", Completed);
         w.WriteNumber("failed", Failed);
@@ -68,6 +74,7 @@ internal sealed record QueueCounts(
             w.WriteNumber("pending", counts.Pending);
             w.WriteNumber("ready", counts.Ready);
             w.WriteNumber("scheduled", counts.Scheduled);
+            w.WriteNumber("waiting", counts.Waiting);
             w.WriteNumber("processing", counts.Processing);
             w.WriteNumber("failed", counts.Failed);
             w.WriteEndObject();
@@ -78,7 +85,7 @@ internal sealed record QueueCounts(
     public static QueueCounts Take(QueueHome home, DateTime now)
     {
         var store = new JobStore(home);
-        int ready = 0, scheduled = 0;
+        int ready = 0, scheduled = 0, waiting = 0;
         DateTime? next = null;
         var queues = new SortedDictionary<string, PerQueue>(StringComparer.Ordinal);
         PerQueue Of(string? queue)
@@ -103,9 +110,15 @@ internal sealed record QueueCounts(
                     continue;
                 }
                 var notBefore = file.LastWriteTimeUtc;
-                // The first bytes of the file name its queue (QueueOfFile); a file gone meanwhile is left out.
-                var queue = QueueOfFile.Read(file.FullName);
-                if (notBefore > now)
+                // The first bytes of the file name its queue and parents (PendingPrefix); a file gone meanwhile is left out.
+                var prefix = PendingPrefix.Read(file.FullName);
+                var queue = prefix?.Queue;
+                if (prefix?.After is { Count: > 0 } parents && Dependencies.Check(home, parents).Outcome == ParentsOutcome.Waiting)
+                {
+                    waiting++; // a few stats, only for jobs enqueued with --after
+                    Of(queue).Waiting++;
+                }
+                else if (notBefore > now)
                 {
                     scheduled++;
                     next = next is null || notBefore < next ? notBefore : next;
@@ -159,7 +172,10 @@ internal sealed record QueueCounts(
             next,
             live,
             dead,
-            queues);
+            queues)
+        {
+            Waiting = waiting,
+        };
     }
 
     private static int CountFiles(string folder, Func<string, bool> keep) =>
@@ -191,7 +207,7 @@ internal static class StatusCommand
         string[][] pausedRow = paused.Count > 0 ? [["paused", Paused(paused, now)]] : [];
         Output.Table(console.Out,
         [
-            Row("pending", counts.Pending, $"{counts.Ready} ready, {counts.Scheduled} scheduled"),
+            Row("pending", counts.Pending, $"{counts.Ready} ready, {counts.Scheduled} scheduled{(counts.Waiting > 0 ? $", {counts.Waiting} waiting for parents" : "")}"),
             Row("processing", counts.Processing),
             Row("completed", counts.Completed),
             Row("failed", counts.Failed, counts.Failed > 0 ? "waiting to retry" : ""),
@@ -232,7 +248,7 @@ internal static class StatusCommand
         [.. counts.Queues.Select((q, i) => new[]
         {
             i == 0 ? "queues" : "",
-            $"{q.Key}: {q.Value.Ready} ready, {q.Value.Scheduled} scheduled, {q.Value.Processing} processing, {q.Value.Failed} failed",
+            $"{q.Key}: {q.Value.Ready} ready, {q.Value.Scheduled} scheduled, {(q.Value.Waiting > 0 ? $"{q.Value.Waiting} waiting, " : "")}{q.Value.Processing} processing, {q.Value.Failed} failed",
         })];
 
     /// <summary>What is paused, since when, and how to undo it.</summary>

@@ -139,6 +139,27 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
         }
     }
 
+    /// <summary>
+    /// A job whose parent ended dead, was cancelled or is gone (enqueue --after): it goes dead
+    /// without running, last_error naming the parent. Its parents are looked at again after the
+    /// claim: a parent brought back meanwhile (dlq retry) sends it back to pending/ to wait.
+    /// </summary>
+    public void FinishWithoutRunning(ClaimedJob claimed, CancellationToken abort)
+    {
+        var job = claimed.Job;
+        var check = Dependencies.Check(home, job.After);
+        if (check.Outcome != ParentsOutcome.Doomed)
+        {
+            var back = job with { State = JobState.Pending, WorkerId = null, StartedAt = null };
+            IoRetry.Execute(_ => ClaimedJob.FinishFile(home, claimed.Path, back), abort);
+            log($"{job.Id}: its parents are not dead any more; back to pending/");
+            return;
+        }
+        var final = Transitions.Cancelled(job, check.Reason!, DateTime.UtcNow);
+        var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
+        log($"{job.Id} {(outcome == FinishOutcome.Finished ? "dead" : outcome.ToString().ToLowerInvariant())} without running: {check.Reason}");
+    }
+
     /// <summary>A cancel request came between the claim and the start: the job goes dead without running.</summary>
     private void FinishCancelledBeforeStart(ClaimedJob claimed, string reason, CancellationToken abort)
     {

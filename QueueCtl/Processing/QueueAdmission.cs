@@ -11,7 +11,8 @@ internal sealed class QueueAdmission(Storage.QueueHome home, string workerId, Se
     private HeldSlot? _admitted;
 
     /// <summary>For <see cref="JobIndex.TakeNext"/>: true when the candidate's queue has no limit, or a slot was taken for it.</summary>
-    public bool Admit(Candidate candidate) => Admit(candidate.Queue, Path.GetFileNameWithoutExtension(candidate.Path));
+    public bool Admit(Candidate candidate) =>
+        candidate.Doomed is not null || Admit(candidate.Queue, Path.GetFileNameWithoutExtension(candidate.Path)); // a doomed job does not run
 
     public bool Admit(string queue, string jobName)
     {

@@ -191,9 +191,13 @@ internal sealed class Worker
                     {
                         Log($"rejected {Path.GetFileName(candidate.Path)}: {claim.Reason}");
                     }
-                    if (claim.Job is { } job)
+                    if (claim.Job is { } job && candidate.Doomed is not null)
                     {
-                        _attempts.Run(job, abort);
+                        _attempts.FinishWithoutRunning(job, abort); // a parent ended dead (enqueue --after)
+                    }
+                    else if (claim.Job is { } runnable)
+                    {
+                        _attempts.Run(runnable, abort);
                     }
                 }
                 finally
