@@ -18,6 +18,9 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
     private ResiliencePipeline? _ioRetry;
     private RunStopper? _running;
 
+    /// <summary>Finish hooks (on-finish), started after a finish has committed.</summary>
+    public FinishHooks Hooks { get; } = new(home, settings, log);
+
     /// <summary>
     /// Finishing a job must not give up on a transient I/O error (a full disk, a read-only remount,
     /// a network file system hiccup): the result is kept in memory and written once the disk
@@ -96,6 +99,10 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
         {
             lateFinishes.Add(job, result, final.State); // noted in the job's history by the loop, once the job rests
         }
+        if (outcome == FinishOutcome.Finished)
+        {
+            Hooks.Start(final);
+        }
         log(outcome switch
         {
             FinishOutcome.Finished => $"{job.Id} {detail}",
@@ -158,6 +165,10 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
         var final = Transitions.Cancelled(job, check.Reason!, DateTime.UtcNow);
         var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
         log($"{job.Id} {(outcome == FinishOutcome.Finished ? "dead" : outcome.ToString().ToLowerInvariant())} without running: {check.Reason}");
+        if (outcome == FinishOutcome.Finished)
+        {
+            Hooks.Start(final);
+        }
     }
 
     /// <summary>A cancel request came between the claim and the start: the job goes dead without running.</summary>
@@ -167,5 +178,9 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
         var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
         CancelRequests.Remove(home, id, claimed.Job.Id);
         log($"{claimed.Job.Id} {(outcome == FinishOutcome.Finished ? "dead" : outcome.ToString().ToLowerInvariant())} before it started ({reason})");
+        if (outcome == FinishOutcome.Finished)
+        {
+            Hooks.Start(final);
+        }
     }
 }

@@ -96,6 +96,7 @@ internal sealed class Worker
         }
 
         abort.ThrowIfCancellationRequested();
+        _attempts.Hooks.WaitForRunning(Timing.KillWait); // a hook is never waited for longer: it is not the job
         _lateFinishes.LogUnnoted();
         _registration.Set("stopping", null, Log, writeNow: true);
         CancelRequests.RemoveStray(_home, Id);
