@@ -10,7 +10,7 @@ internal sealed class ConfigOptions : DataOptions
     [Value(0, MetaName = "action", Required = true, HelpText = "set, get or list.")]
     public string Action { get; set; } = "";
 
-    [Value(1, MetaName = "key", HelpText = "max-retries, backoff-base, backoff-max, job-timeout or worker-lease (snake_case works too).")]
+    [Value(1, MetaName = "key", HelpText = "max-retries, backoff-base, backoff-max, job-timeout, worker-lease, log-max-size, on-finish, on-finish-timeout (snake_case works too), or queue.Q.concurrency.")]
     public string? Key { get; set; }
 
     [Value(2, MetaName = "value", HelpText = "The new value (with set).")]
@@ -86,7 +86,7 @@ internal static class ConfigCommand
                     Output.Json(console.Out, w =>
                     {
                         w.WriteStartObject();
-                        foreach (var key in SettingKeys.All)
+                        foreach (var key in SettingKeys.All.Concat(SettingKeys.QueueConcurrencyKeys(settings)))
                         {
                             w.WriteString(key.Name, key.Show(settings));
                         }
@@ -95,7 +95,7 @@ internal static class ConfigCommand
                 }
                 else
                 {
-                    Output.Table(console.Out, SettingKeys.All.Select(k => new[] { k.Name, k.Show(settings), k.Description }).ToList());
+                    Output.Table(console.Out, SettingKeys.All.Concat(SettingKeys.QueueConcurrencyKeys(settings)).Select(k => new[] { k.Name, k.Show(settings), k.Description }).ToList());
                 }
                 return 0;
             }

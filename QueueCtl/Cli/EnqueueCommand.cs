@@ -48,6 +48,12 @@ internal sealed class EnqueueOptions : DataOptions, ITakesCommandArguments
     [Option("label", MetaValue = "L", HelpText = "Add label L to the job(s) (repeatable), kept in \"labels\".")]
     public IEnumerable<string> Label { get; set; } = [];
 
+    [Option("after", Separator = ',', MetaValue = "ID[,ID…]", HelpText = "Run only after these jobs have completed; if one ends dead or is cancelled, this one goes dead without running.")]
+    public IEnumerable<string> After { get; set; } = [];
+
+    [Option("on-finish", MetaValue = "CMD", HelpText = "Run CMD after the job completes or goes dead (instead of config on-finish).")]
+    public string? OnFinish { get; set; }
+
     [Option("env-all", HelpText = "Copy this whole environment into the job (not QUEUECTL_*); --env and JSON \"env\" win over it.")]
     public bool EnvAll { get; set; }
 
@@ -99,6 +105,7 @@ internal static class EnqueueCommand
         var settings = ConfigStore.Load(home);
         var job = placement.Apply(Parse(json, environment, settings, console.Clock));
         CheckWrittenSize(job);
+        Dependencies.CheckNewJob(home, job);
         home.EnsureCreated();
         new JobStore(home).Enqueue(job, console.Clock.UtcNow());
         if (options.Json)
@@ -131,11 +138,19 @@ internal static class EnqueueCommand
     /// --queue and --label, checked before anything is read or written; they apply to every job of
     /// the request like --env: --queue wins over the JSON's "queue", --label adds to its "labels".
     /// </summary>
-    private sealed record Placement(string? Queue, List<string>? Labels)
+    private sealed record Placement(string? Queue, List<string>? Labels, List<string>? After, string? OnFinish)
     {
         public static Placement FromOptions(EnqueueOptions options) => new(
             options.Queue is null ? null : JobParser.NormalizeQueue(options.Queue, "--queue") ?? Job.DefaultQueue,
-            JobParser.NormalizeLabels(options.Label, "--label"));
+            JobParser.NormalizeLabels(options.Label, "--label"),
+            JobParser.NormalizeAfter(options.After.Where(a => a.Length > 0), options.Id ?? "", "--after"),
+            OnFinishOption(options.OnFinish));
+
+        private static string? OnFinishOption(string? command) =>
+            command is null ? null
+            : command.Trim().Length == 0 ? throw Failure.Usage("--on-finish needs a command.")
+            : command.Contains('\0', StringComparison.Ordinal) ? throw Failure.Usage("--on-finish cannot hold a NUL character.")
+            : command;
 
         public Job Apply(Job job)
         {
@@ -146,6 +161,14 @@ internal static class EnqueueCommand
             if (Labels is not null)
             {
                 job = job with { Labels = JobParser.NormalizeLabels([.. job.Labels ?? [], .. Labels], "--label") };
+            }
+            if (After is not null)
+            {
+                job = job with { After = JobParser.NormalizeAfter([.. job.After ?? [], .. After], job.Id, "--after") };
+            }
+            if (OnFinish is not null)
+            {
+                job = job with { OnFinish = OnFinish };
             }
             return job;
         }
@@ -285,6 +308,7 @@ internal static class EnqueueCommand
             {
                 var job = placement.Apply(Parse(line, environment, settings, console.Clock));
                 CheckWrittenSize(job);
+                Dependencies.CheckNewJob(home, job);
                 store.Enqueue(job, console.Clock.UtcNow());
                 added.Add(job.Id);
             }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using CommandLine;
 using QueueCtl.Jobs;
 using QueueCtl.Protocol;
+using QueueCtl.Storage;
 using QueueCtl.Views;
 
 namespace QueueCtl.Cli;
@@ -104,7 +105,7 @@ internal static class ListCommand
             {
                 rows.Add(
                 [
-                    job.Id, Output.State(stored.State), .. QueueColumn(job.QueueName), $"{job.Attempts}/{job.MaxRetries + 1}", Output.Number(job.EffectivePriority),
+                    job.Id, Output.State(stored.State) + WaitingNote(store.Home, stored.State, job), .. QueueColumn(job.QueueName), $"{job.Attempts}/{job.MaxRetries + 1}", Output.Number(job.EffectivePriority),
                     Output.Relative(job.CreatedAt, now), Output.Shorten(job.Command, 60),
                 ]);
             }
@@ -116,4 +117,10 @@ internal static class ListCommand
         Output.Table(console.Out, rows);
         return 0;
     }
+
+    /// <summary>" (waiting for ID)" for a pending job whose parents (enqueue --after) have not all completed.</summary>
+    private static string WaitingNote(QueueHome home, string state, Job job) =>
+        state == JobState.Pending && job.After is { Count: > 0 } parents && Dependencies.Check(home, parents) is { Outcome: ParentsOutcome.Waiting } check
+            ? $" (waiting for {check.Parent})"
+            : "";
 }

@@ -35,7 +35,7 @@ internal static class StatusCommand
         string[][] pausedRow = paused.Count > 0 ? [["paused", Paused(paused, now)]] : [];
         Output.Table(console.Out,
         [
-            Row("pending", counts.Pending, $"{counts.Ready} ready, {counts.Scheduled} scheduled"),
+            Row("pending", counts.Pending, $"{counts.Ready} ready, {counts.Scheduled} scheduled{(counts.Waiting > 0 ? $", {counts.Waiting} waiting for parents" : "")}"),
             Row("processing", counts.Processing),
             Row("completed", counts.Completed),
             Row("failed", counts.Failed, counts.Failed > 0 ? "waiting to retry" : ""),
@@ -76,7 +76,7 @@ internal static class StatusCommand
         [.. counts.Queues.Select((q, i) => new[]
         {
             i == 0 ? "queues" : "",
-            $"{q.Key}: {q.Value.Ready} ready, {q.Value.Scheduled} scheduled, {q.Value.Processing} processing, {q.Value.Failed} failed",
+            $"{q.Key}: {q.Value.Ready} ready, {q.Value.Scheduled} scheduled, {(q.Value.Waiting > 0 ? $"{q.Value.Waiting} waiting, " : "")}{q.Value.Processing} processing, {q.Value.Failed} failed",
         })];
 
     /// <summary>What is paused, since when, and how to undo it.</summary>

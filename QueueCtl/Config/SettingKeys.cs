@@ -53,14 +53,72 @@ internal static class SettingKeys
             s => ByteSize.Format(s.LogMaxBytes),
             s => s.LogMaxBytes >= 1024,
             (s, d) => s with { LogMaxBytes = d.LogMaxBytes }),
+        new("on-finish", "shell command run after each job completes or goes dead (empty: none)",
+            (v, s) => s with { OnFinish = FinishCommand(v) },
+            s => s.OnFinish ?? "",
+            s => s.OnFinish is null || FinishCommandProblem(s.OnFinish) is null,
+            (s, d) => s with { OnFinish = d.OnFinish }),
+        new("on-finish-timeout", $"a finish hook running longer is killed (a duration from 1s to {JobLimits.MaxTimeoutText})",
+            (v, s) => s with { OnFinishTimeoutSeconds = Seconds(v, "on-finish-timeout", min: 1, JobLimits.MaxTimeoutSeconds, JobLimits.MaxTimeoutText) },
+            s => Duration.Seconds(s.OnFinishTimeoutSeconds) + "s",
+            s => s.OnFinishTimeoutSeconds >= 1 && s.OnFinishTimeoutSeconds <= JobLimits.MaxTimeoutSeconds,
+            (s, d) => s with { OnFinishTimeoutSeconds = d.OnFinishTimeoutSeconds }),
     ];
+
+    /// <summary>The highest `queue.Q.concurrency`.</summary>
+    public const int MaxConcurrency = 1000;
+
+    /// <summary>The value that removes a queue's limit.</summary>
+    public const string Unlimited = "unlimited";
+
+    /// <summary>
+    /// `queue.Q.concurrency`, a key per queue: Q follows the id rules; the value is 1 to
+    /// <see cref="MaxConcurrency"/>, or "unlimited" to remove the limit. Null when the name has
+    /// another shape.
+    /// </summary>
+    public static SettingKey? QueueConcurrency(string name)
+    {
+        const string prefix = "queue.", suffix = ".concurrency";
+        if (!name.StartsWith(prefix, StringComparison.Ordinal) || !name.EndsWith(suffix, StringComparison.Ordinal) || name.Length <= prefix.Length + suffix.Length)
+        {
+            return null;
+        }
+        var queue = name[prefix.Length..^suffix.Length];
+        if (!JobId.IsValid(queue))
+        {
+            throw Failure.Usage($"Invalid queue name '{queue}' in {name}: a queue name is {JobId.Rule}.");
+        }
+        var key = $"{prefix}{queue}{suffix}";
+        return new SettingKey(key, $"at most this many jobs of queue {queue} run at once, on every host (1-{MaxConcurrency}, or {Unlimited})",
+            (v, s) =>
+            {
+                var limits = new Dictionary<string, int>(s.QueueConcurrency ?? [], StringComparer.Ordinal);
+                if (v == Unlimited)
+                {
+                    limits.Remove(queue);
+                }
+                else
+                {
+                    limits[queue] = (int)Number(v, key, 1, MaxConcurrency, integer: true, orElse: $" or {Unlimited}");
+                }
+                return s with { QueueConcurrency = limits.Count == 0 ? null : limits };
+            },
+            s => s.LimitOf(queue)?.ToString(CultureInfo.InvariantCulture) ?? Unlimited,
+            _ => true,
+            (s, _) => s);
+    }
+
+    /// <summary>The `queue.Q.concurrency` keys that are set, by queue name.</summary>
+    public static IEnumerable<SettingKey> QueueConcurrencyKeys(Settings settings) =>
+        (settings.QueueConcurrency ?? []).Keys.Order(StringComparer.Ordinal).Select(q => QueueConcurrency($"queue.{q}.concurrency")!);
 
     public static string Names => string.Join(", ", All.Select(k => k.Name));
 
     /// <summary>Finds a key by its kebab-case or snake_case name.</summary>
     public static SettingKey Find(string name) =>
         All.FirstOrDefault(k => k.Name == name || k.SnakeName == name)
-        ?? throw Failure.Usage($"Unknown setting '{name}'; the settings are {Names}.");
+        ?? QueueConcurrency(name)
+        ?? throw Failure.Usage($"Unknown setting '{name}'; the settings are {Names} and queue.Q.concurrency.");
 
     /// <summary>
     /// The settings actually used: a value out of its key's range (hand-edited config.json) is
@@ -78,19 +136,48 @@ internal static class SettingKeys
                 settings = fixedUp;
             }
         }
+        if (settings.QueueConcurrency is { } limits)
+        {
+            var kept = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var (queue, limit) in limits)
+            {
+                if (JobId.IsValid(queue) && limit is >= 1 and <= MaxConcurrency)
+                {
+                    kept[queue] = limit;
+                }
+                else
+                {
+                    problems.Add($"queue_concurrency {queue}: {limit} in config.json is not a valid limit; that queue has none (queuectl config set queue.Q.concurrency N fixes the file).");
+                }
+            }
+            settings = settings with { QueueConcurrency = kept.Count == 0 ? null : kept };
+        }
         return settings;
     }
 
-    private static double Number(string text, string key, double min, double max, bool integer)
+    private static double Number(string text, string key, double min, double max, bool integer, string orElse = "")
     {
         if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
             || !double.IsFinite(value) || value < min || value > max || (integer && value != Math.Floor(value)))
         {
             var kind = integer ? "an integer" : "a number";
-            throw Failure.Usage($"Invalid value '{text}' for {key}: expected {kind} from {min} to {max}.");
+            throw Failure.Usage($"Invalid value '{text}' for {key}: expected {kind} from {min} to {max}{orElse}.");
         }
         return value;
     }
+
+    /// <summary>A finish hook as stored: empty is none; a NUL cannot reach sh -c.</summary>
+    private static string? FinishCommand(string text)
+    {
+        if (FinishCommandProblem(text) is { } problem)
+        {
+            throw Failure.Usage(problem);
+        }
+        return text.Trim().Length == 0 ? null : text;
+    }
+
+    private static string? FinishCommandProblem(string text) =>
+        text.Contains('\0', StringComparison.Ordinal) ? "Invalid value for on-finish: a command cannot hold a NUL character." : null;
 
     private static long Size(string text, string key) =>
         ByteSize.TryParse(text, out var bytes) && bytes >= 1024

@@ -13,4 +13,13 @@ internal sealed record Settings
     [JsonPropertyName("worker_lease")] public double WorkerLeaseSeconds { get; init; } = 30;
     /// <summary>Cap of one attempt's log file; output past it is counted, not written.</summary>
     [JsonPropertyName("log_max_size")] public long LogMaxBytes { get; init; } = 10 * 1024 * 1024;
+    /// <summary>`queue.Q.concurrency`: at most this many jobs of queue Q run at once (QueueSlots); absent: no limit.</summary>
+    [JsonPropertyName("queue_concurrency")] public Dictionary<string, int>? QueueConcurrency { get; init; }
+    /// <summary>A shell command run after each job completes or goes dead (FinishHooks); null: none.</summary>
+    [JsonPropertyName("on_finish")] public string? OnFinish { get; init; }
+    /// <summary>How long a finish hook may run before it is killed.</summary>
+    [JsonPropertyName("on_finish_timeout")] public double OnFinishTimeoutSeconds { get; init; } = 60;
+
+    /// <summary>The concurrency limit of a queue, or null when it has none.</summary>
+    public int? LimitOf(string queue) => QueueConcurrency is { } limits && limits.TryGetValue(queue, out var limit) ? limit : null;
 }

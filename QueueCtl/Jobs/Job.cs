@@ -17,6 +17,15 @@ internal sealed record Job
     /// </summary>
     [JsonPropertyName("queue")] public string? Queue { get; init; }
 
+    /// <summary>
+    /// `enqueue --after`: the ids of the jobs that must complete before this one runs; absent when
+    /// none. Near the top too, so `status` finds it in a file's first bytes.
+    /// </summary>
+    [JsonPropertyName("after")] public List<string>? After { get; init; }
+
+    /// <summary>`enqueue --on-finish`: a shell command run after this job completes or goes dead (FinishHooks).</summary>
+    [JsonPropertyName("on_finish")] public string? OnFinish { get; init; }
+
     /// <summary>Free labels (each follows the id rules), for `list --label`; absent when none.</summary>
     [JsonPropertyName("labels")] public List<string>? Labels { get; init; }
     [JsonPropertyName("command")] public required string Command { get; init; }

@@ -21,6 +21,8 @@ internal static class JobParser
         ["state"] = Kind.String,
         ["queue"] = Kind.String,
         ["labels"] = Kind.StringArray,
+        ["after"] = Kind.StringArray,
+        ["on_finish"] = Kind.String,
         ["attempts"] = Kind.Integer,
         ["max_retries"] = Kind.Integer,
         ["created_at"] = Kind.Timestamp,
@@ -157,6 +159,15 @@ internal static class JobParser
             ? NormalizeLabels(labelsElement.EnumerateArray().Select(e => e.GetString()!), "'labels'")
             : null;
 
+        var after = fields.TryGetValue("after", out var afterElement) && afterElement.ValueKind == JsonValueKind.Array
+            ? NormalizeAfter(afterElement.EnumerateArray().Select(e => e.GetString()!), id, "'after'")
+            : null;
+        var onFinish = Text(fields, "on_finish");
+        if (onFinish is not null && onFinish.Contains('\0', StringComparison.Ordinal))
+        {
+            throw Failure.Usage("'on_finish' contains a NUL character, which a command cannot hold.");
+        }
+
         var attempts = Integer(fields, "attempts") ?? 0;
         var maxRetries = Integer(fields, "max_retries") ?? defaults.MaxRetries;
         if (maxRetries is < 0 or > JobLimits.MaxRetries)
@@ -190,6 +201,8 @@ internal static class JobParser
             State = JobState.Pending,
             Queue = queue,
             Labels = labels,
+            After = after,
+            OnFinish = string.IsNullOrWhiteSpace(onFinish) ? null : onFinish,
             Attempts = attempts,
             MaxRetries = maxRetries,
             CreatedAt = Timestamp(fields, "created_at") ?? now,
@@ -229,6 +242,28 @@ internal static class JobParser
             throw Failure.Usage($"Invalid queue name '{Shorten(queue)}' in {what}: a queue name is {JobId.Rule}.");
         }
         return queue == Job.DefaultQueue ? null : queue;
+    }
+
+    /// <summary>Parent ids as stored: each a valid id, not the job's own, repeats dropped, order kept; null when none.</summary>
+    public static List<string>? NormalizeAfter(IEnumerable<string> parents, string id, string what)
+    {
+        var kept = new List<string>();
+        foreach (var parent in parents)
+        {
+            if (!JobId.IsValid(parent))
+            {
+                throw Failure.Usage($"Invalid job id '{Shorten(parent)}' in {what}: an id is {JobId.Rule}.");
+            }
+            if (parent == id)
+            {
+                throw Failure.Usage($"Job '{id}' cannot wait for itself ({what}).");
+            }
+            if (!kept.Contains(parent, StringComparer.Ordinal))
+            {
+                kept.Add(parent);
+            }
+        }
+        return kept.Count == 0 ? null : kept;
     }
 
     /// <summary>Labels as stored: each checked by the id rules, repeats dropped, order kept; null when none.</summary>

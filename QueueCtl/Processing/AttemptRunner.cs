@@ -19,6 +19,9 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
     private ResiliencePipeline? _ioRetry;
     private RunStopper? _running;
 
+    /// <summary>Finish hooks (on-finish), started after a finish has committed.</summary>
+    public FinishHooks Hooks { get; } = new(home, settings, log, time);
+
     /// <summary>
     /// Finishing a job must not give up on a transient I/O error (a full disk, a read-only remount,
     /// a network file system hiccup): the result is kept in memory and written once the disk
@@ -97,6 +100,10 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
         {
             lateFinishes.Add(job, result, final.State); // noted in the job's history by the loop, once the job rests
         }
+        if (outcome == FinishOutcome.Finished)
+        {
+            Hooks.Start(final);
+        }
         log(outcome switch
         {
             FinishOutcome.Finished => $"{job.Id} {detail}",
@@ -140,6 +147,31 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
         }
     }
 
+    /// <summary>
+    /// A job whose parent ended dead, was cancelled or is gone (enqueue --after): it goes dead
+    /// without running, last_error naming the parent. Its parents are looked at again after the
+    /// claim: a parent brought back meanwhile (dlq retry) sends it back to pending/ to wait.
+    /// </summary>
+    public void FinishWithoutRunning(ClaimedJob claimed, CancellationToken abort)
+    {
+        var job = claimed.Job;
+        var check = Dependencies.Check(home, job.After);
+        if (check.Outcome != ParentsOutcome.Doomed)
+        {
+            var back = job with { State = JobState.Pending, WorkerId = null, StartedAt = null };
+            IoRetry.Execute(_ => ClaimedJob.FinishFile(home, claimed.Path, back), abort);
+            log($"{job.Id}: its parents are not dead any more; back to pending/");
+            return;
+        }
+        var final = Transitions.Cancelled(job, check.Reason!, time.UtcNow());
+        var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
+        log($"{job.Id} {(outcome == FinishOutcome.Finished ? "dead" : outcome.ToString().ToLowerInvariant())} without running: {check.Reason}");
+        if (outcome == FinishOutcome.Finished)
+        {
+            Hooks.Start(final);
+        }
+    }
+
     /// <summary>A cancel request came between the claim and the start: the job goes dead without running.</summary>
     private void FinishCancelledBeforeStart(ClaimedJob claimed, string reason, CancellationToken abort)
     {
@@ -147,5 +179,9 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
         var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
         CancelRequests.Remove(home, id, claimed.Job.Id);
         log($"{claimed.Job.Id} {(outcome == FinishOutcome.Finished ? "dead" : outcome.ToString().ToLowerInvariant())} before it started ({reason})");
+        if (outcome == FinishOutcome.Finished)
+        {
+            Hooks.Start(final);
+        }
     }
 }

@@ -7,7 +7,12 @@ using QueueCtl.Storage;
 namespace QueueCtl.Processing;
 
 /// <summary>A job a worker could claim: where it is and how it sorts.</summary>
-internal sealed record Candidate(string Path, string State, int Priority, DateTime CreatedAt, DateTime? NotBefore, string Queue = Job.DefaultQueue);
+/// <remarks>
+/// <see cref="After"/>: the job's parents (enqueue --after); <see cref="Doomed"/>: set when a parent
+/// ended dead or is gone, the reason the job goes dead without running.
+/// </remarks>
+internal sealed record Candidate(string Path, string State, int Priority, DateTime CreatedAt, DateTime? NotBefore, string Queue = Job.DefaultQueue,
+    IReadOnlyList<string>? After = null, string? Doomed = null);
 
 /// <summary>
 /// One worker's view of the claimable jobs in pending/ and failed/, so that claiming does not
@@ -17,6 +22,9 @@ internal sealed record Candidate(string Path, string State, int Priority, DateTi
 /// Ready jobs sort by priority (higher first), then age (older first); scheduled ones by not_before.
 /// Ready jobs are kept per queue: a worker started with --queue takes only from its queues, and a
 /// queue whose pause switch (paused.d/&lt;queue&gt;) is on is passed over, its jobs left in place.
+/// A pending job waiting for its parents (enqueue --after) is held aside, keyed by the parent it
+/// waits for, and placed again only when that parent's file lands in completed/ or dead/ (watched
+/// too) or at the slow rescan: waiting children cost nothing per claim.
 /// </summary>
 internal sealed class JobIndex : IDisposable
 {
@@ -45,6 +53,10 @@ internal sealed class JobIndex : IDisposable
     private readonly ConcurrentQueue<(string Path, string State, bool Gone)> _changes = new();
     private readonly SemaphoreSlim _signal = new(0);
     private readonly List<FileSystemWatcher> _watchers = [];
+    private readonly Dictionary<string, HashSet<string>> _waiting = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _waitingOn = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _watchedParents = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _parentsLanded = new();
     private volatile bool _rescanNeeded = true;
     private volatile bool _watchersBroken;
 
@@ -100,9 +112,46 @@ internal sealed class JobIndex : IDisposable
             watcher.EnableRaisingEvents = true;
             _watchers.Add(watcher);
         }
+        foreach (var state in new[] { JobState.Completed, JobState.Dead })
+        {
+            var folder = _home.StateFolder(state);
+            if (!Directory.Exists(folder))
+            {
+                _watchersBroken = true;
+                throw new DirectoryNotFoundException($"The folder '{folder}' is missing.");
+            }
+            // Only a parent that a waiting child names is queued: a finished job costs one lookup.
+            var watcher = new FileSystemWatcher(folder) { NotifyFilter = NotifyFilters.FileName, InternalBufferSize = 64 * 1024 };
+            watcher.Created += (_, e) => ParentLanded(e.Name);
+            watcher.Renamed += (_, e) => ParentLanded(e.Name);
+            watcher.Error += (_, _) =>
+            {
+                _watchersBroken = true;
+                _rescanNeeded = true;
+                Wake();
+            };
+            watcher.EnableRaisingEvents = true;
+            _watchers.Add(watcher);
+        }
     }
 
+    private void ParentLanded(string? name)
+    {
+        var id = name is null ? null : Path.GetFileNameWithoutExtension(name);
+        if (id is not null && _watchedParents.ContainsKey(id))
+        {
+            _parentsLanded.Enqueue(id);
+            Wake();
+        }
+    }
+
+    /// <summary>How many pending jobs wait for their parents.</summary>
+    public int Waiting => _waitingOn.Count;
+
     public int Count => _byPath.Count;
+
+    /// <summary>True when this worker takes jobs of <paramref name="queue"/> (started without --queue, or with it).</summary>
+    public bool Serves(string queue) => _served is null || _served.Contains(queue);
 
     /// <summary>Brings the index up to date: a rescan if one is due, then every queued change.</summary>
     public void Refresh()
@@ -124,6 +173,27 @@ internal sealed class JobIndex : IDisposable
                 Load(change.Path, change.State);
             }
         }
+        while (_parentsLanded.TryDequeue(out var parent))
+        {
+            if (_waiting.TryGetValue(parent, out var children))
+            {
+                foreach (var child in children.ToList())
+                {
+                    Replace(child);
+                }
+            }
+        }
+    }
+
+    /// <summary>A waiting child placed again (its parent moved): no read of its file, a few stats.</summary>
+    private void Replace(string child)
+    {
+        if (_byPath.TryGetValue(child, out var candidate))
+        {
+            Remove(child);
+            _byPath[child] = candidate;
+            Place(candidate);
+        }
     }
 
     /// <summary>Asks for a full rescan at the next refresh (the slow safety net), optionally with new watches.</summary>
@@ -136,15 +206,15 @@ internal sealed class JobIndex : IDisposable
     /// <summary>
     /// The best ready candidate of a queue this worker serves and that is not paused, removed from
     /// the index; null when nothing is due. Costs one stat per queue with ready jobs while
-    /// paused.d/ exists, none otherwise.
+    /// paused.d/ exists, none otherwise. <paramref name="admit"/> is asked about the head of each
+    /// queue, best first, until it says yes (it takes a concurrency slot, QueueSlots).
     /// </summary>
-    public Candidate? TakeNext(DateTime now)
+    public Candidate? TakeNext(DateTime now, Func<Candidate, bool>? admit = null)
     {
         PromoteDue(now);
         _heldByPause = false;
         var anyQueuePaused = Directory.Exists(PauseState.QueueFolder(_home));
-        Candidate? best = null;
-        SortedSet<Candidate>? from = null;
+        var heads = new List<(Candidate Head, SortedSet<Candidate> From)>();
         foreach (var (queue, ready) in _ready)
         {
             if (ready.Min is not { } head || _served is not null && !_served.Contains(queue))
@@ -156,19 +226,21 @@ internal sealed class JobIndex : IDisposable
                 _heldByPause = true; // left pending; NextDue makes the worker look again soon
                 continue;
             }
-            if (best is null || ReadyOrder.Compare(head, best) < 0)
-            {
-                best = head;
-                from = ready;
-            }
+            heads.Add((head, ready));
         }
-        if (best is null)
+        heads.Sort((a, b) => ReadyOrder.Compare(a.Head, b.Head));
+        foreach (var (head, from) in heads)
         {
-            return null;
+            if (admit is not null && !admit(head))
+            {
+                _heldByPause = true; // a queue at its concurrency limit: passed over, looked at again soon
+                continue;
+            }
+            from.Remove(head);
+            _byPath.Remove(head.Path);
+            return head;
         }
-        from!.Remove(best);
-        _byPath.Remove(best.Path);
-        return best;
+        return null;
     }
 
     /// <summary>Unparseable files that have stopped changing (path and folder state): they go to rejected/.</summary>
@@ -277,6 +349,10 @@ internal sealed class JobIndex : IDisposable
         {
             _unsettled.Remove(path);
         }
+        foreach (var child in _waitingOn.Keys.ToList())
+        {
+            Replace(child); // the safety net for a parent event that was missed, or a parent removed
+        }
     }
 
     private void Load(string path, string state, bool rejectIfInvalid = false, List<(string Path, string State)>? invalid = null)
@@ -335,6 +411,36 @@ internal sealed class JobIndex : IDisposable
         }
         _unsettled.Remove(path);
         _byPath[path] = candidate;
+        Place(candidate);
+    }
+
+    /// <summary>Puts a known candidate where it belongs: held aside for a parent, scheduled, or ready.</summary>
+    private void Place(Candidate candidate)
+    {
+        if (candidate.After is { Count: > 0 } && candidate.Doomed is null)
+        {
+            // failed/ too: a child claimed to go dead whose worker died is a failed attempt, never run.
+            var check = Dependencies.Check(_home, candidate.After, hasRun: candidate.State == JobState.Failed);
+            if (check.Outcome == ParentsOutcome.Waiting)
+            {
+                var parent = check.Parent!;
+                _watchedParents[parent] = 0;
+                if (!_waiting.TryGetValue(parent, out var children))
+                {
+                    _waiting[parent] = children = new HashSet<string>(StringComparer.Ordinal);
+                }
+                children.Add(candidate.Path);
+                _waitingOn[candidate.Path] = parent;
+                return;
+            }
+            if (check.Outcome == ParentsOutcome.Doomed)
+            {
+                candidate = candidate with { Doomed = check.Reason };
+                _byPath[candidate.Path] = candidate;
+                AddReady(candidate); // dead at once, whatever its not_before
+                return;
+            }
+        }
         if (candidate.NotBefore is { } notBefore && notBefore > _time.UtcNow())
         {
             _scheduled.Enqueue(candidate, notBefore);
@@ -367,7 +473,7 @@ internal sealed class JobIndex : IDisposable
             {
                 job = JobJson.Deserialize(bytes);
             }
-            return new Candidate(path, state, job.EffectivePriority, job.CreatedAt, job.NotBefore, job.QueueName);
+            return new Candidate(path, state, job.EffectivePriority, job.CreatedAt, job.NotBefore, job.QueueName, job.After);
         }
         catch (Exception e) when (e is Failure or JsonException)
         {
@@ -377,6 +483,15 @@ internal sealed class JobIndex : IDisposable
 
     private void Remove(string path)
     {
+        if (_waitingOn.Remove(path, out var parent) && _waiting.TryGetValue(parent, out var children))
+        {
+            children.Remove(path);
+            if (children.Count == 0)
+            {
+                _waiting.Remove(parent);
+                _watchedParents.TryRemove(parent, out _);
+            }
+        }
         if (_byPath.Remove(path, out var old) && _ready.TryGetValue(old.Queue, out var ready))
         {
             ready.Remove(old);

@@ -21,6 +21,7 @@ internal sealed class Worker
     private readonly Registration _registration;
     private readonly LateFinishes _lateFinishes;
     private readonly AttemptRunner _attempts;
+    private readonly QueueAdmission _admission;
     private readonly RepeatedFailure _loopTrouble = new();
     private bool _checkOwnFolder;
 
@@ -35,6 +36,7 @@ internal sealed class Worker
         _registration = new Registration(home, id, _settings, time);
         _lateFinishes = new LateFinishes(home, id, _registration, Log, time);
         _attempts = new AttemptRunner(home, id, _settings, _registration, _lateFinishes, Log, time);
+        _admission = new QueueAdmission(home, id, _settings, Log);
     }
 
     public string Id { get; }
@@ -97,6 +99,7 @@ internal sealed class Worker
         }
 
         abort.ThrowIfCancellationRequested();
+        _attempts.Hooks.WaitForRunning(Timing.KillWait); // a hook is never waited for longer: it is not the job
         _lateFinishes.LogUnnoted();
         _registration.Set("stopping", null, Log, writeNow: true);
         CancelRequests.RemoveStray(_home, Id);
@@ -137,6 +140,7 @@ internal sealed class Worker
                     _checkOwnFolder = false;
                 }
                 _lateFinishes.RecordDue(now);
+                _admission.RetryReleases();
                 index.Refresh();
                 if (_pause.Check(null) is { } change)
                 {
@@ -159,7 +163,7 @@ internal sealed class Worker
                     }
                     if (settled.Job is { } late)
                     {
-                        _attempts.Run(late, abort); // it became valid at the last moment
+                        RunLate(index, late, abort); // it became valid at the last moment
                     }
                 }
 
@@ -171,7 +175,8 @@ internal sealed class Worker
                     continue;
                 }
 
-                var candidate = index.TakeNext(now);
+                var candidate = index.TakeNext(now, _admission.Admit);
+                var slot = _admission.TakeAdmitted();
                 if (candidate is null)
                 {
                     var due = index.NextDue();
@@ -182,15 +187,31 @@ internal sealed class Worker
                     continue;
                 }
 
-                var settings = _settings.Current;
-                var claim = claimer.TryClaim(candidate.Path, candidate.State, settings, _time.UtcNow());
-                if (claim.Outcome == ClaimOutcome.Rejected)
+                try
                 {
-                    Log($"rejected {Path.GetFileName(candidate.Path)}: {claim.Reason}");
+                    var settings = _settings.Current;
+                    var claim = claimer.TryClaim(candidate.Path, candidate.State, settings, _time.UtcNow());
+                    if (claim.Outcome == ClaimOutcome.Rejected)
+                    {
+                        Log($"rejected {Path.GetFileName(candidate.Path)}: {claim.Reason}");
+                    }
+                    if (claim.Job is { } job && candidate.Doomed is not null)
+                    {
+                        _attempts.FinishWithoutRunning(job, abort); // a parent ended dead (enqueue --after)
+                    }
+                    else if (claim.Job is { } runnable)
+                    {
+                        _attempts.Run(runnable, abort);
+                    }
                 }
-                if (claim.Job is { } job)
+                finally
                 {
-                    _attempts.Run(job, abort);
+                    // After the finish, or at once when the claim was lost. An abort leaves the slot
+                    // to recovery, with the job: it comes back when the job does.
+                    if (!abort.IsCancellationRequested)
+                    {
+                        _admission.Release(slot);
+                    }
                 }
                 TurnWorked();
             }
@@ -212,6 +233,35 @@ internal sealed class Worker
                 await index.WaitAsync(Timing.SafetyPoll, graceful);
             }
         }
+    }
+
+    /// <summary>
+    /// A dropped file that became valid between its last look and its claim: it runs only when
+    /// this worker serves its queue, that queue is not paused and has a free slot; otherwise it
+    /// goes back to pending/ under its id, unchanged but for the defaults, for the right worker.
+    /// </summary>
+    private void RunLate(JobIndex index, ClaimedJob late, CancellationToken abort)
+    {
+        var queue = late.Job.QueueName;
+        if (index.Serves(queue) && !PauseState.QueueHeld(_home, queue) && _admission.Admit(queue, late.Job.Id))
+        {
+            var slot = _admission.TakeAdmitted();
+            try
+            {
+                _attempts.Run(late, abort);
+            }
+            finally
+            {
+                if (!abort.IsCancellationRequested)
+                {
+                    _admission.Release(slot);
+                }
+            }
+            return;
+        }
+        var back = late.Job with { State = JobState.Pending, WorkerId = null, StartedAt = null, UpdatedAt = UtcTimestamp.Truncate(_time.UtcNow()) };
+        var outcome = ClaimedJob.FinishFile(_home, late.Path, back);
+        Log($"returned {late.Job.Id} to pending/ (queue {queue} is not served, paused or full here): {outcome}");
     }
 
     /// <summary>A turn of the loop went through without an error: after a run of errors, say so once.</summary>

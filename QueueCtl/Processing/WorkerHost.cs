@@ -39,7 +39,9 @@ internal static class WorkerHost
         // detached worker has no terminal (setsid) and never gets one.
         using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
 
-        var workers = workerIds.Select(id => new Worker(home.ForWorker(id, queues), id, log, time).RunAsync(graceful.Token, abort.Token)).ToArray();
+        // Task.Run: a worker's loop runs a job synchronously, so started inline the first worker
+        // that finds a job at once would keep the others from starting until that job ends.
+        var workers = workerIds.Select(id => Task.Run(() => new Worker(home.ForWorker(id, queues), id, log, time).RunAsync(graceful.Token, abort.Token))).ToArray();
         try
         {
             Task.WaitAll(workers);

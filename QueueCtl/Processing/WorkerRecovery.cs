@@ -78,6 +78,12 @@ internal static class WorkerRecovery
                 // Never made (nothing to recover), or a file could not be moved on: the next recovery finishes it.
             }
         }
+        // Concurrency slots (QueueSlots) of holders judged dead come back once their jobs have: a
+        // holder that is not registered any more is dead too (a worker registers before it takes a
+        // slot and releases every slot before it deregisters).
+        QueueSlots.ReleaseDead(home, holder => holder != selfId && !live.Contains(holder)
+            && (dead.ContainsKey(holder) || !File.Exists(registry.PathOf(holder)))
+            && !Directory.Exists(home.ProcessingFolder(holder)));
         foreach (var workerId in dead.Keys)
         {
             if (!Directory.Exists(home.ProcessingFolder(workerId)))

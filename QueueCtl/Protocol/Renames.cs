@@ -46,6 +46,13 @@ internal static partial class Renames
     private static partial int Unlink(string path);
 
     /// <summary>
+    /// rename(2) of a folder (the concurrency slots, QueueSlots): 0 or the errno. Onto a missing or
+    /// empty folder it replaces it; onto a non-empty one it fails (ENOTEMPTY or EEXIST).
+    /// </summary>
+    public static int RenameFolder(string source, string destination) =>
+        RenamePlain(source, destination) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>
     /// rename(2) of <paramref name="source"/> to <paramref name="destination"/>. With
     /// <paramref name="noReplace"/> an existing destination is never overwritten
     /// (renameat2 RENAME_NOREPLACE, or link + unlink where the file system lacks it).

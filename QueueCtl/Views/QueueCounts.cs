@@ -15,7 +15,9 @@ internal sealed class PerQueue
     public int Scheduled { get; set; }
     public int Processing { get; set; }
     public int Failed { get; set; }
-    public int Pending => Ready + Scheduled;
+    /// <summary>Pending jobs waiting for their parents (enqueue --after).</summary>
+    public int Waiting { get; set; }
+    public int Pending => Ready + Scheduled + Waiting;
 }
 
 /// <summary>
@@ -32,7 +34,10 @@ internal sealed record QueueCounts(
     public bool SeveralQueues => Queues.Count > 1 || Queues.Count == 1 && !Queues.ContainsKey(Job.DefaultQueue);
     public int DeadWorkers => DeadWorkerRecords.Count;
 
-    public int Pending => Ready + Scheduled;
+    /// <summary>Pending jobs waiting for their parents (enqueue --after): neither ready nor scheduled.</summary>
+    public int Waiting { get; init; }
+
+    public int Pending => Ready + Scheduled + Waiting;
 
     /// <summary>The counts as JSON properties (for `status --json` and the dashboard's /api/status).</summary>
     public void WriteProperties(System.Text.Json.Utf8JsonWriter w)
@@ -40,6 +45,7 @@ internal sealed record QueueCounts(
         w.WriteNumber("pending", Pending);
         w.WriteNumber("ready", Ready);
         w.WriteNumber("scheduled", Scheduled);
+        w.WriteNumber("waiting", Waiting);
         w.WriteNumber("processing", Processing);
         w.WriteNumber("completed", Completed);
         w.WriteNumber("failed", Failed);
@@ -62,6 +68,7 @@ internal sealed record QueueCounts(
             w.WriteNumber("pending", counts.Pending);
             w.WriteNumber("ready", counts.Ready);
             w.WriteNumber("scheduled", counts.Scheduled);
+            w.WriteNumber("waiting", counts.Waiting);
             w.WriteNumber("processing", counts.Processing);
             w.WriteNumber("failed", counts.Failed);
             w.WriteEndObject();
@@ -72,7 +79,7 @@ internal sealed record QueueCounts(
     public static QueueCounts Take(QueueHome home, DateTime now)
     {
         var store = new JobStore(home);
-        int ready = 0, scheduled = 0;
+        int ready = 0, scheduled = 0, waiting = 0;
         DateTime? next = null;
         var queues = new SortedDictionary<string, PerQueue>(StringComparer.Ordinal);
         PerQueue Of(string? queue)
@@ -97,9 +104,15 @@ internal sealed record QueueCounts(
                     continue;
                 }
                 var notBefore = file.LastWriteTimeUtc;
-                // The first bytes of the file name its queue (QueueOfFile); a file gone meanwhile is left out.
-                var queue = QueueOfFile.Read(file.FullName);
-                if (notBefore > now)
+                // The first bytes of the file name its queue and parents (PendingPrefix); a file gone meanwhile is left out.
+                var prefix = PendingPrefix.Read(file.FullName);
+                var queue = prefix?.Queue;
+                if (prefix?.After is { Count: > 0 } parents && Dependencies.Check(home, parents).Outcome == ParentsOutcome.Waiting)
+                {
+                    waiting++; // a few stats, only for jobs enqueued with --after
+                    Of(queue).Waiting++;
+                }
+                else if (notBefore > now)
                 {
                     scheduled++;
                     next = next is null || notBefore < next ? notBefore : next;
@@ -153,7 +166,10 @@ internal sealed record QueueCounts(
             next,
             live,
             dead,
-            queues);
+            queues)
+        {
+            Waiting = waiting,
+        };
     }
 
     private static int CountFiles(string folder, Func<string, bool> keep) =>

@@ -1,0 +1,157 @@
+using QueueCtl.Jobs;
+
+using QueueCtl.Storage;
+
+namespace QueueCtl.Protocol;
+
+internal enum ParentsOutcome
+{
+    /// <summary>Every parent has completed: the job may run.</summary>
+    Ready,
+    /// <summary>A parent is pending, scheduled, failed (retrying) or running: the job is held aside.</summary>
+    Waiting,
+    /// <summary>A parent ended dead (or was cancelled, or is gone): the job goes dead without running.</summary>
+    Doomed,
+}
+
+/// <summary>What the parents of a job (its "after") say about it; <see cref="Parent"/> is the one that decided.</summary>
+internal sealed record ParentsCheck(ParentsOutcome Outcome, string? Parent = null, string? Reason = null);
+
+/// <summary>
+/// `enqueue --after`: a pending job with an "after" list waits, in pending/, until every parent
+/// has completed. The parents' state is where their files are: completed/ (done), dead/ (the
+/// child goes dead too), anywhere else (still waiting), nowhere (removed: the child goes dead).
+/// Workers hold waiting children aside in their index and look again only when a parent lands
+/// in completed/ or dead/ (and at the slow safety rescan), so waiting costs nothing per claim.
+/// </summary>
+internal static class Dependencies
+{
+    /// <summary>How many ancestors the cycle check at enqueue follows at most.</summary>
+    private const int MaxAncestors = 10_000;
+
+    /// <summary>
+    /// The parents' verdict. A parent found nowhere dooms a job that has not run yet; for one
+    /// that is retrying (<paramref name="hasRun"/>: in failed/, so its parents had completed) it
+    /// was only purged or removed after it completed, and does not count.
+    /// </summary>
+    public static ParentsCheck Check(QueueHome home, IReadOnlyList<string>? parents, bool hasRun = false)
+    {
+        if (parents is null || parents.Count == 0)
+        {
+            return new ParentsCheck(ParentsOutcome.Ready);
+        }
+        ParentsCheck? waiting = null;
+        foreach (var parent in parents)
+        {
+            switch (StateOf(home, parent))
+            {
+                case JobState.Completed:
+                    continue;
+                case JobState.Dead:
+                    return new ParentsCheck(ParentsOutcome.Doomed, parent, DeadReason(home, parent));
+                case null when hasRun:
+                    continue;
+                case null:
+                    return new ParentsCheck(ParentsOutcome.Doomed, parent, $"its parent job {parent} does not exist (removed?); it was not run");
+                default:
+                    waiting ??= new ParentsCheck(ParentsOutcome.Waiting, parent);
+                    break;
+            }
+        }
+        return waiting ?? new ParentsCheck(ParentsOutcome.Ready);
+    }
+
+    /// <summary>
+    /// The state folder a job is in, or null when it is in none. Finished states first, then the
+    /// rest in the order a job moves back through them; the scan is made twice when it finds
+    /// nothing, so a job moving while we look is seen by one of the two (as Claimer.FindDuplicate).
+    /// </summary>
+    public static string? StateOf(QueueHome home, string id)
+    {
+        for (var scan = 0; scan < 2; scan++)
+        {
+            foreach (var state in new[] { JobState.Completed, JobState.Dead, JobState.Pending, JobState.Failed })
+            {
+                if (File.Exists(home.JobPath(state, id)))
+                {
+                    return state;
+                }
+            }
+            string[] workers;
+            try
+            {
+                workers = Directory.GetDirectories(home.StateFolder(JobState.Processing));
+            }
+            catch (DirectoryNotFoundException)
+            {
+                workers = []; // RACE: only while the home is being made
+            }
+            if (workers.Any(w => File.Exists(Path.Combine(w, id + ".json"))))
+            {
+                return JobState.Processing;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// `enqueue --after` (or "after" in a JSON job given to enqueue): every parent must exist, and
+    /// the new job must not be an ancestor of its parents. Ids are unique while a job exists and
+    /// "after" never changes, so only a job that was removed and enqueued again under its old id
+    /// could close a cycle: the walk over the parents' own "after" lists refuses that.
+    /// </summary>
+    public static void CheckNewJob(QueueHome home, Job job)
+    {
+        if (job.After is not { Count: > 0 } parents)
+        {
+            return;
+        }
+        var store = new JobStore(home);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var next = new Queue<string>();
+        foreach (var parent in parents)
+        {
+            var found = store.Locate(parent) ?? throw Failure.Usage($"Job '{parent}' named in --after (\"after\") does not exist; nothing was enqueued.");
+            Enqueue(found);
+        }
+        while (next.TryDequeue(out var ancestor) && seen.Count < MaxAncestors)
+        {
+            if (store.Locate(ancestor) is { } found)
+            {
+                Enqueue(found);
+            }
+        }
+
+        void Enqueue(StoredJob found)
+        {
+            foreach (var grand in found.Job?.After ?? [])
+            {
+                if (grand == job.Id)
+                {
+                    throw Failure.Usage($"Job '{found.Id}' already waits for '{job.Id}' (through \"after\"): waiting for it would make a cycle; nothing was enqueued.");
+                }
+                if (seen.Add(grand))
+                {
+                    next.Enqueue(grand);
+                }
+            }
+        }
+    }
+
+    private static string DeadReason(QueueHome home, string parent)
+    {
+        string? error = null;
+        try
+        {
+            error = JobJson.Deserialize(RegularFile.ReadAllBytes(home.JobPath(JobState.Dead, parent))).LastError;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or NotRegularFileException)
+        {
+            // RACE: retried (dlq retry) since it was seen, or unreadable: the reason stays short.
+        }
+        var cancelled = error?.StartsWith("cancelled", StringComparison.OrdinalIgnoreCase) == true;
+        return $"its parent job {parent} {(cancelled ? "was cancelled" : "ended dead")}{(error is null ? "" : $" ({Shorten(error)})")}; it was not run";
+    }
+
+    private static string Shorten(string text) => text.Length <= 120 ? text : text[..117] + "...";
+}
