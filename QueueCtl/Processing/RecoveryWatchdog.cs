@@ -11,6 +11,9 @@ internal sealed class RecoveryWatchdog(QueueHome home, string id, SettingsWatche
 {
     private readonly RepeatedFailure _trouble = new();
 
+    /// <summary>Where the finishes of recovered jobs are counted.</summary>
+    public WorkerCounters? Counters { get; init; }
+
     public async Task RunAsync(JobIndex index, CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)
@@ -28,6 +31,7 @@ internal sealed class RecoveryWatchdog(QueueHome home, string id, SettingsWatche
                 foreach (var job in recovered)
                 {
                     log($"recovered {job.JobId} from {job.FromWorker}: now {job.State} ({job.Reason})");
+                    Counters?.Add(job.Queue, job.State);
                 }
                 if (recovered.Count > 0)
                 {

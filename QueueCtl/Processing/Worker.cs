@@ -19,6 +19,7 @@ internal sealed class Worker
     private readonly Registration _registration;
     private readonly LateFinishes _lateFinishes;
     private readonly AttemptRunner _attempts;
+    private readonly WorkerCounters _counters;
     private readonly RepeatedFailure _loopTrouble = new();
     private bool _checkOwnFolder;
 
@@ -31,7 +32,8 @@ internal sealed class Worker
         _pause = new PauseState(home);
         _registration = new Registration(home, id, _settings);
         _lateFinishes = new LateFinishes(home, id, _registration, Log);
-        _attempts = new AttemptRunner(home, id, _settings, _registration, _lateFinishes, Log);
+        _counters = new WorkerCounters(home, id, Log);
+        _attempts = new AttemptRunner(home, id, _settings, _registration, _lateFinishes, Log) { Counters = _counters };
     }
 
     public string Id { get; }
@@ -79,7 +81,8 @@ internal sealed class Worker
             _attempts.CheckFence();
             _attempts.CheckCancel();
         }, Log).RunAsync(heartbeatStop.Token);
-        var recovery = new RecoveryWatchdog(_home, Id, _settings, _registration, Log).RunAsync(index, heartbeatStop.Token);
+        var recovery = new RecoveryWatchdog(_home, Id, _settings, _registration, Log) { Counters = _counters }.RunAsync(index, heartbeatStop.Token);
+        var counting = _counters.RunAsync(heartbeatStop.Token);
         try
         {
             await Loop(index, graceful, abort);
@@ -89,6 +92,8 @@ internal sealed class Worker
             heartbeatStop.Cancel();
             await heartbeat;
             await recovery;
+            await counting;
+            _counters.Flush(DateTime.UtcNow, final: true);
             // An abort leaves the jobs to recovery: the guard kills what is left of them first.
             guard.Close(graceful: !abort.IsCancellationRequested);
         }
@@ -129,6 +134,7 @@ internal sealed class Worker
                     // An I/O error interrupted a claim: whatever is left in our folder is finished as a failed attempt.
                     foreach (var returned in Recovery.RecoverFolder(_home, Id, $"worker {Id} hit an I/O error while claiming", _settings.Current, now))
                     {
+                        _counters.Add(returned.Queue, returned.State);
                         Log($"returned {returned.JobId} after an interrupted claim: now {returned.State}");
                     }
                     _checkOwnFolder = false;
