@@ -83,6 +83,7 @@ internal sealed class Worker
         }, Log).RunAsync(heartbeatStop.Token);
         var recovery = new RecoveryWatchdog(_home, Id, _settings, _registration, Log) { Counters = _counters }.RunAsync(index, heartbeatStop.Token);
         var counting = _counters.RunAsync(heartbeatStop.Token);
+        var retention = new Retention(_home, _settings, Log).RunAsync(heartbeatStop.Token);
         try
         {
             await Loop(index, graceful, abort);
@@ -93,6 +94,7 @@ internal sealed class Worker
             await heartbeat;
             await recovery;
             await counting;
+            await retention;
             _counters.Flush(DateTime.UtcNow, final: true);
             // An abort leaves the jobs to recovery: the guard kills what is left of them first.
             guard.Close(graceful: !abort.IsCancellationRequested);

@@ -12,6 +12,7 @@ namespace QueueCtl.Processing;
 internal sealed class WorkerLog(string path) : TextWriter
 {
     private FileStream? _stream;
+    private WorkerLogRotation? _rotation;
 
     public override Encoding Encoding => Encoding.UTF8;
 
@@ -25,7 +26,7 @@ internal sealed class WorkerLog(string path) : TextWriter
         var path = WorkerLauncher.LogPath(home, workerIds[0]);
         try
         {
-            return new FileInfo("/proc/self/fd/1").LinkTarget == path ? new WorkerLog(path) : null;
+            return new FileInfo("/proc/self/fd/1").LinkTarget == path ? new WorkerLog(path) { _rotation = new WorkerLogRotation(home, path) } : null;
         }
         catch (IOException)
         {
@@ -60,6 +61,10 @@ internal sealed class WorkerLog(string path) : TextWriter
             {
                 throw new IOException(again.Message, again); // the caller ignores I/O errors (Worker.WriteLog)
             }
+        }
+        if (_rotation?.Written(bytes.Length) == true)
+        {
+            Reopen(); // past worker-log-max-size: the old file is now .log.1
         }
     }
 
