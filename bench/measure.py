@@ -221,6 +221,14 @@ row("RSS of an idle worker (MB)", "-", f"{idle_rss:.1f}", "-", "<= 40", idle_rss
 row("RSS of a busy worker, max while running (MB)", "-", f"{busy_rss:.1f}", "-", "<= 40", busy_rss <= 40)
 row(f"  RSS of a worker indexing {big:,} pending (MB)", "-", f"{results[big][2]:.1f}", "-", "(info)", True)
 
+# 7. bulk enqueue of 20,000 jobs against tmp + rename + one folder fsync
+log("bulk enqueue ...")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bulk  # noqa: E402
+ref_s, bulk_s = bulk.measure(Q, opts.work)
+row(f"`enqueue -` of {bulk.N:,} jobs, best of 2 (s)", f"{ref_s:.2f} (tmp+rename, 1 folder fsync)", f"{bulk_s:.2f}",
+    f"{bulk_s / ref_s:.2f}", "<= 2.0", bulk_s / ref_s <= 2.0)
+
 widths = [max(len(str(r[i])) for r in rows + [("metric", "baseline", "queuectl", "ratio", "goal", "met")]) for i in range(6)]
 header = ("metric", "baseline", "queuectl", "ratio", "goal", "met")
 print(" | ".join(h.ljust(w) for h, w in zip(header, widths)))

@@ -65,7 +65,7 @@ public class CommandLineTests
         yield return new TestCaseData(new[] { "enqueue", "--file", "/nonexistent/jobs.jsonl" }, 2).SetName("EnqueueMissingFile");
         yield return new TestCaseData(new[] { "enqueue", "--command", "x", "--id", "taken" }, 1).SetName("EnqueueDuplicate");
         yield return new TestCaseData(new[] { "list", "--state", "nope" }, 2).SetName("ListUnknownState");
-        yield return new TestCaseData(new[] { "list", "--limit", "0" }, 2).SetName("ListZeroLimit");
+        yield return new TestCaseData(new[] { "list", "--limit", "-1" }, 2).SetName("ListNegativeLimit");
         yield return new TestCaseData(new[] { "show" }, 2).SetName("ShowWithoutId");
         yield return new TestCaseData(new[] { "show", "missing" }, 1).SetName("ShowMissing");
         yield return new TestCaseData(new[] { "config", "set", "max-retries" }, 2).SetName("ConfigSetWithoutValue");

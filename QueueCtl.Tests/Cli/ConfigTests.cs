@@ -38,7 +38,7 @@ public class ConfigTests
 
         Assert.That(list.GetProperty("max-retries").GetString(), Is.EqualTo("4"));
         Assert.That(list.EnumerateObject().Select(p => p.Name),
-            Is.EqualTo(new[] { "max-retries", "backoff-base", "backoff-max", "job-timeout", "worker-lease", "log-max-size", "on-finish", "on-finish-timeout" }));
+            Is.EqualTo(new[] { "max-retries", "backoff-base", "backoff-max", "job-timeout", "worker-lease", "log-max-size", "on-finish", "on-finish-timeout", "completed-retention", "dead-retention", "worker-log-max-size" }));
         Assert.That(home.Ok("config", "list"), Does.Match(@"max-retries\s+4\s"));
     }
 

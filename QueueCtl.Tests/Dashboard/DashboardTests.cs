@@ -94,9 +94,9 @@ public class DashboardTests
         Assert.That(text, Does.Contain("queuectl_jobs{state=\"ready\"} 30\n"));
         Assert.That(text, Does.Contain("queuectl_jobs{state=\"scheduled\"} 1\n"));
         Assert.That(text, Does.Contain("queuectl_jobs{state=\"dead\"} 1\n"));
-        Assert.That(text, Does.Contain("queuectl_jobs_completed_total 1\n"));
-        Assert.That(text, Does.Contain("queuectl_jobs_dead_total 1\n"));
-        Assert.That(text, Does.Contain("queuectl_attempts_failed_total 1\n"));
+        Assert.That(text, Does.Contain("queuectl_jobs_completed_total{queue=\"default\"} 1\n"));
+        Assert.That(text, Does.Contain("queuectl_jobs_dead_total{queue=\"default\"} 1\n"));
+        Assert.That(text, Does.Contain("queuectl_attempts_failed_total{queue=\"default\"} 1\n"));
         Assert.That(text, Does.Contain("queuectl_attempt_duration_seconds_count 2\n"));
         Assert.That(text, Does.Match(@"queuectl_oldest_pending_age_seconds \d+(\.\d+)?\n"));
         Assert.That(text, Does.Contain("queuectl_workers{state=\"idle\"} 0\n"));

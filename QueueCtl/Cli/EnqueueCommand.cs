@@ -286,17 +286,32 @@ internal static class EnqueueCommand
         }
     }
 
+    /// <summary>Lines per durable point (BulkEnqueue): bounds what tmp/ holds staged at once.</summary>
+    private const int BatchSize = 10_000;
+
     /// <summary>Each line is enqueued or refused on its own; the exit code is the worst refusal's.</summary>
     private static int EnqueueLines(QueueHome home, string[] lines, EnqueueOptions options, JobEnvironment environment, Placement placement, CliConsole console)
     {
         var json = options.Json;
         var total = lines.Count(l => l.Trim().Length > 0);
         var progress = options.ShowProgress(console) && total >= 100;
-        var store = new JobStore(home);
+        var batch = new BulkEnqueue(home, console.Clock.UtcNow());
         var settings = ConfigStore.Load(home);
         var added = new List<string>();
         var refused = new List<(int Line, string Error)>();
         var exitCode = 0;
+        var done = 0;
+        void Commit()
+        {
+            // One durable point per batch; the ids are printed after the last one.
+            var (ok, late) = batch.Commit();
+            added.AddRange(ok.Select(a => a.Id));
+            foreach (var (line, error) in late)
+            {
+                refused.Add((line, error.Message));
+                exitCode = Math.Max(exitCode, error.ExitCode);
+            }
+        }
         for (var i = 0; i < lines.Length; i++)
         {
             var line = lines[i].Trim();
@@ -309,19 +324,25 @@ internal static class EnqueueCommand
                 var job = placement.Apply(Parse(line, environment, settings, console.Clock));
                 CheckWrittenSize(job);
                 Dependencies.CheckNewJob(home, job);
-                store.Enqueue(job, console.Clock.UtcNow());
-                added.Add(job.Id);
+                batch.Stage(job, i + 1);
             }
             catch (Failure failure)
             {
                 refused.Add((i + 1, failure.Message));
                 exitCode = Math.Max(exitCode, failure.ExitCode);
             }
-            if (progress && (added.Count + refused.Count) % 100 == 0)
+            done++;
+            if (batch.Count >= BatchSize)
             {
-                console.Error.Write($"\renqueued {added.Count} of {total} lines…");
+                Commit();
+            }
+            if (progress && done % 100 == 0)
+            {
+                console.Error.Write($"\renqueued {done - refused.Count} of {total} lines…");
             }
         }
+        Commit();
+        refused.Sort((a, b) => a.Line.CompareTo(b.Line));
         if (progress)
         {
             console.Error.Write("\r\u001b[K");

@@ -13,7 +13,7 @@ internal sealed class ListOptions : DataOptions
     [Option("state", MetaValue = "S", HelpText = "Only this state: pending, processing, completed, failed or dead.")]
     public string? State { get; set; }
 
-    [Option("limit", MetaValue = "N", HelpText = "At most N jobs.")]
+    [Option("limit", MetaValue = "N", HelpText = "At most N jobs; 0 for all. Default: 50 on a terminal (with a note saying how many more), all when piped or with --json.")]
     public int? Limit { get; set; }
 
     [Option("queue", MetaValue = "Q", HelpText = "Only jobs of queue Q.")]
@@ -34,6 +34,9 @@ internal sealed class ListOptions : DataOptions
 
 internal static class ListCommand
 {
+    /// <summary>Jobs shown on a terminal when --limit is not given.</summary>
+    public const int TerminalLimit = 50;
+
     public static int Run(ListOptions options, CliConsole console)
     {
         if (options.StateArgument is not null)
@@ -48,10 +51,18 @@ internal static class ListCommand
         {
             throw Failure.Usage($"Unknown state '{options.State}'; valid states are {string.Join(", ", JobState.All)}.");
         }
-        if (options.Limit is <= 0)
+        if (options.Limit is < 0)
         {
-            throw Failure.Usage("--limit must be a positive number.");
+            throw Failure.Usage("--limit must be 0 (all) or a positive number.");
         }
+        // A person at a terminal gets one screenful and a note; a pipe or --json gets every job (scripts rely on it).
+        var onTerminal = !options.Json && ReferenceEquals(console.Out, Console.Out) && !Console.IsOutputRedirected;
+        var limit = options.Limit switch
+        {
+            0 => int.MaxValue,
+            { } n => n,
+            null => onTerminal ? TerminalLimit : int.MaxValue,
+        };
 
         var filter = JobFilter.Create(options.Queue, options.Label, options.Grep);
 
@@ -61,7 +72,12 @@ internal static class ListCommand
         var ordered = options.Newest
             ? matching.OrderByDescending(s => s.Job?.CreatedAt ?? DateTime.MinValue).ThenByDescending(s => s.Id, StringComparer.Ordinal)
             : matching.OrderBy(s => s.Job?.CreatedAt ?? DateTime.MaxValue).ThenBy(s => s.Id, StringComparer.Ordinal);
-        var jobs = ordered.Take(options.Limit ?? int.MaxValue).ToList();
+        var jobs = ordered.ToList(); // sorting has read every match already: the count is free
+        var more = jobs.Count - limit;
+        if (more > 0)
+        {
+            jobs.RemoveRange(limit, more);
+        }
 
         if (options.Json)
         {
@@ -115,6 +131,10 @@ internal static class ListCommand
             }
         }
         Output.Table(console.Out, rows);
+        if (more > 0 && options.Limit is null)
+        {
+            console.Out.WriteLine($"… {more} more; use --limit 0 for all, or --limit N.");
+        }
         return 0;
     }
 

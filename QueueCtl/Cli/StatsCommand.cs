@@ -1,3 +1,4 @@
+using QueueCtl.Protocol;
 using System.Globalization;
 using CommandLine;
 using QueueCtl.Config;
@@ -22,8 +23,11 @@ internal static class StatsCommand
         {
             throw Failure.Usage("--window must be longer than 0.");
         }
-        var stats = QueueStats.Take(options.ResolveHome(), window, console.Clock.UtcNow());
+        var home = options.ResolveHome();
+        var stats = QueueStats.Take(home, window, console.Clock.UtcNow());
         var c = stats.Counts;
+        var perQueue = CounterFiles.Sum(home); // never go down: purge and retention leave them alone
+        var totals = CounterFiles.Total(perQueue.Values);
         if (options.Json)
         {
             Output.Json(console.Out, w =>
@@ -48,6 +52,17 @@ internal static class StatsCommand
                 WriteNullable(w, "duration_p50_seconds", stats.DurationP50);
                 WriteNullable(w, "duration_p95_seconds", stats.DurationP95);
                 w.WriteNumber("jobs_per_minute", Math.Round(stats.JobsPerMinute, 3));
+                w.WriteStartObject("totals");
+                WriteTotals(w, totals);
+                w.WriteStartObject("queues");
+                foreach (var (queue, t) in perQueue)
+                {
+                    w.WriteStartObject(queue);
+                    WriteTotals(w, t);
+                    w.WriteEndObject();
+                }
+                w.WriteEndObject();
+                w.WriteEndObject();
                 w.WriteEndObject();
             });
             return 0;
@@ -68,8 +83,19 @@ internal static class StatsCommand
             ["  duration p50", Seconds(stats.DurationP50)],
             ["  duration p95", Seconds(stats.DurationP95)],
             ["  jobs/minute", stats.JobsPerMinute.ToString("0.##", CultureInfo.InvariantCulture)],
+            ["ever finished:", ""],
+            ["  completed", Output.Number(totals.Completed)],
+            ["  retried", Output.Number(totals.Failed)],
+            ["  dead", Output.Number(totals.Dead)],
         ]);
         return 0;
+    }
+
+    private static void WriteTotals(System.Text.Json.Utf8JsonWriter w, QueueTotals totals)
+    {
+        w.WriteNumber("completed", totals.Completed);
+        w.WriteNumber("retried", totals.Failed);
+        w.WriteNumber("dead", totals.Dead);
     }
 
     private static void WriteNullable(System.Text.Json.Utf8JsonWriter w, string name, double? value)

@@ -57,7 +57,7 @@ internal static class WorkerCommand
         var ids = options.Id is not null ? [options.Id] : Enumerable.Range(0, options.Count).Select(_ => WorkerId.New()).ToList();
         if (options.Foreground)
         {
-            using var detachedLog = WorkerLog.ForDetached(home, ids);
+            using var detachedLog = WorkerLog.ForDetached(home, ids, console.Clock);
             return WorkerHost.Run(home, ids, (TextWriter?)detachedLog ?? console.Out, console.Clock, queues);
         }
 

@@ -63,6 +63,21 @@ internal static class SettingKeys
             s => Duration.Seconds(s.OnFinishTimeoutSeconds) + "s",
             s => s.OnFinishTimeoutSeconds >= 1 && s.OnFinishTimeoutSeconds <= JobLimits.MaxTimeoutSeconds,
             (s, d) => s with { OnFinishTimeoutSeconds = d.OnFinishTimeoutSeconds }),
+        new("completed-retention", $"workers delete completed jobs and their logs finished longer ago than this (a duration up to {Duration.MaxText}; 0 keeps them)",
+            (v, s) => s with { CompletedRetentionSeconds = Seconds(v, "completed-retention", min: 0, Duration.Max.TotalSeconds, Duration.MaxText) },
+            s => Retention(s.CompletedRetentionSeconds),
+            s => s.CompletedRetentionSeconds >= 0 && s.CompletedRetentionSeconds <= Duration.Max.TotalSeconds,
+            (s, d) => s with { CompletedRetentionSeconds = d.CompletedRetentionSeconds }),
+        new("dead-retention", $"workers delete dead jobs and their logs finished longer ago than this (a duration up to {Duration.MaxText}; 0 keeps them)",
+            (v, s) => s with { DeadRetentionSeconds = Seconds(v, "dead-retention", min: 0, Duration.Max.TotalSeconds, Duration.MaxText) },
+            s => Retention(s.DeadRetentionSeconds),
+            s => s.DeadRetentionSeconds >= 0 && s.DeadRetentionSeconds <= Duration.Max.TotalSeconds,
+            (s, d) => s with { DeadRetentionSeconds = d.DeadRetentionSeconds }),
+        new("worker-log-max-size", "size at which workers/<id>.log is rotated to workers/<id>.log.1 (bytes, or 512K, 10M, 1G; at least 1K)",
+            (v, s) => s with { WorkerLogMaxBytes = Size(v, "worker-log-max-size") },
+            s => ByteSize.Format(s.WorkerLogMaxBytes),
+            s => s.WorkerLogMaxBytes >= 1024,
+            (s, d) => s with { WorkerLogMaxBytes = d.WorkerLogMaxBytes }),
     ];
 
     /// <summary>The highest `queue.Q.concurrency`.</summary>
@@ -178,6 +193,15 @@ internal static class SettingKeys
 
     private static string? FinishCommandProblem(string text) =>
         text.Contains('\0', StringComparison.Ordinal) ? "Invalid value for on-finish: a command cannot hold a NUL character." : null;
+    /// <summary>A retention as people set it: 0, 7d, 12h, 90m, else seconds.</summary>
+    private static string Retention(double seconds) => seconds switch
+    {
+        0 => "0",
+        _ when seconds % 86400 == 0 => Duration.Seconds(seconds / 86400) + "d",
+        _ when seconds % 3600 == 0 => Duration.Seconds(seconds / 3600) + "h",
+        _ when seconds % 60 == 0 => Duration.Seconds(seconds / 60) + "m",
+        _ => Duration.Seconds(seconds) + "s",
+    };
 
     private static long Size(string text, string key) =>
         ByteSize.TryParse(text, out var bytes) && bytes >= 1024

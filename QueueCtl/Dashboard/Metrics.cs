@@ -10,9 +10,8 @@ namespace QueueCtl.Dashboard;
 
 /// <summary>
 /// /metrics in the Prometheus text format, derived from the files at each scrape: counts by
-/// listing, ages from mtimes, attempt durations and failure totals from the jobs' histories.
-/// The *_total figures count what the folders hold now, so `purge` lowers them (a counter
-/// reset, which Prometheus' rate() handles).
+/// listing, ages from mtimes, attempt durations from the jobs' histories. The *_total counters
+/// come from the workers' counter files (<see cref="CounterFiles"/>), so they never go down.
 /// </summary>
 internal static class Metrics
 {
@@ -46,7 +45,6 @@ internal static class Metrics
         Sample(text, "queuectl_oldest_pending_age_seconds", null, oldest is { } t ? Math.Round((now - t).TotalSeconds, 3) : 0);
 
         var durations = new List<double>();
-        var failedAttempts = 0;
         var store = new JobStore(home);
         foreach (var state in JobState.All)
         {
@@ -55,7 +53,6 @@ internal static class Metrics
                 foreach (var attempt in stored.Job?.History ?? [])
                 {
                     durations.Add(attempt.DurationSeconds);
-                    failedAttempts += attempt.Outcome is JobState.Failed or JobState.Dead ? 1 : 0;
                 }
             }
         }
@@ -69,14 +66,36 @@ internal static class Metrics
         Sample(text, "queuectl_attempt_duration_seconds_sum", null, Math.Round(durations.Sum(), 3));
         Sample(text, "queuectl_attempt_duration_seconds_count", null, durations.Count);
 
-        Family(text, "queuectl_jobs_completed_total", "counter", "Jobs in completed/.");
-        Sample(text, "queuectl_jobs_completed_total", null, counts.Completed);
-        Family(text, "queuectl_jobs_dead_total", "counter", "Jobs in dead/.");
-        Sample(text, "queuectl_jobs_dead_total", null, counts.Dead);
-        Family(text, "queuectl_attempts_failed_total", "counter", "Failed attempts recorded in the jobs' histories.");
-        Sample(text, "queuectl_attempts_failed_total", null, failedAttempts);
+        // Counters that never go down (stats/<worker>.json, summed): purge and retention leave them alone.
+        var totals = CounterFiles.Sum(home);
+        if (totals.Count == 0)
+        {
+            totals[Job.DefaultQueue] = QueueTotals.Zero; // the series exist from the start, at 0
+        }
+        Family(text, "queuectl_jobs_completed_total", "counter", "Jobs completed by workers, per queue; never goes down (purge and retention do not lower it).");
+        foreach (var (queue, q) in totals)
+        {
+            Sample(text, "queuectl_jobs_completed_total", QueueLabel(queue), q.Completed);
+        }
+        Family(text, "queuectl_jobs_retried_total", "counter", "Failed attempts followed by a retry (the job went to failed/), per queue.");
+        foreach (var (queue, q) in totals)
+        {
+            Sample(text, "queuectl_jobs_retried_total", QueueLabel(queue), q.Failed);
+        }
+        Family(text, "queuectl_jobs_dead_total", "counter", "Jobs that went dead (retries exhausted or cancelled while running), per queue.");
+        foreach (var (queue, q) in totals)
+        {
+            Sample(text, "queuectl_jobs_dead_total", QueueLabel(queue), q.Dead);
+        }
+        Family(text, "queuectl_attempts_failed_total", "counter", "Jobs that left processing other than completed (retried or dead), per queue.");
+        foreach (var (queue, q) in totals)
+        {
+            Sample(text, "queuectl_attempts_failed_total", QueueLabel(queue), q.Failed + q.Dead);
+        }
         return text.ToString();
     }
+
+    private static string QueueLabel(string queue) => $"queue=\"{queue}\"";
 
     private static DateTime? OldestReady(QueueHome home, DateTime now)
     {

@@ -22,6 +22,9 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
     /// <summary>Finish hooks (on-finish), started after a finish has committed.</summary>
     public FinishHooks Hooks { get; } = new(home, settings, log, time);
 
+    /// <summary>Where finished attempts are counted (jobs completed, failed, dead).</summary>
+    public WorkerCounters? Counters { get; init; }
+
     /// <summary>
     /// Finishing a job must not give up on a transient I/O error (a full disk, a read-only remount,
     /// a network file system hiccup): the result is kept in memory and written once the disk
@@ -96,6 +99,10 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
             JobState.Failed => $"failed ({final.LastError}); retry at {UtcTimestamp.ToText(final.NotBefore!.Value)}",
             _ => $"dead after {final.Attempts} attempt{(final.Attempts == 1 ? "" : "s")} ({final.LastError})",
         };
+        if (outcome == FinishOutcome.Finished)
+        {
+            Counters?.Add(final.QueueName, final.State);
+        }
         if (outcome == FinishOutcome.Fenced)
         {
             lateFinishes.Add(job, result, final.State); // noted in the job's history by the loop, once the job rests
@@ -178,6 +185,10 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
         var final = Transitions.Cancelled(claimed.Job, reason, time.UtcNow());
         var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
         CancelRequests.Remove(home, id, claimed.Job.Id);
+        if (outcome == FinishOutcome.Finished)
+        {
+            Counters?.Add(final.QueueName, final.State);
+        }
         log($"{claimed.Job.Id} {(outcome == FinishOutcome.Finished ? "dead" : outcome.ToString().ToLowerInvariant())} before it started ({reason})");
         if (outcome == FinishOutcome.Finished)
         {

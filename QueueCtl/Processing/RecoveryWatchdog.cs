@@ -1,3 +1,4 @@
+using QueueCtl.Protocol;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Processing;
@@ -10,6 +11,9 @@ namespace QueueCtl.Processing;
 internal sealed class RecoveryWatchdog(QueueHome home, string id, SettingsWatcher settings, Registration registration, Action<string> log, TimeProvider time)
 {
     private readonly RepeatedFailure _trouble = new();
+
+    /// <summary>Where the finishes of recovered jobs are counted.</summary>
+    public WorkerCounters? Counters { get; init; }
 
     public async Task RunAsync(JobIndex index, CancellationToken stop)
     {
@@ -28,6 +32,7 @@ internal sealed class RecoveryWatchdog(QueueHome home, string id, SettingsWatche
                 foreach (var job in recovered)
                 {
                     log($"recovered {job.JobId} from {job.FromWorker}: now {job.State} ({job.Reason})");
+                    Counters?.Add(job.Queue, job.State);
                 }
                 if (recovered.Count > 0)
                 {

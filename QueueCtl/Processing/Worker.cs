@@ -22,6 +22,7 @@ internal sealed class Worker
     private readonly LateFinishes _lateFinishes;
     private readonly AttemptRunner _attempts;
     private readonly QueueAdmission _admission;
+    private readonly WorkerCounters _counters;
     private readonly RepeatedFailure _loopTrouble = new();
     private bool _checkOwnFolder;
 
@@ -35,7 +36,8 @@ internal sealed class Worker
         _pause = new PauseState(home);
         _registration = new Registration(home, id, _settings, time);
         _lateFinishes = new LateFinishes(home, id, _registration, Log, time);
-        _attempts = new AttemptRunner(home, id, _settings, _registration, _lateFinishes, Log, time);
+        _counters = new WorkerCounters(home, id, Log, time);
+        _attempts = new AttemptRunner(home, id, _settings, _registration, _lateFinishes, Log, time) { Counters = _counters };
         _admission = new QueueAdmission(home, id, _settings, Log);
     }
 
@@ -84,7 +86,9 @@ internal sealed class Worker
             _attempts.CheckFence();
             _attempts.CheckCancel();
         }, Log, _time).RunAsync(heartbeatStop.Token);
-        var recovery = new RecoveryWatchdog(_home, Id, _settings, _registration, Log, _time).RunAsync(index, heartbeatStop.Token);
+        var recovery = new RecoveryWatchdog(_home, Id, _settings, _registration, Log, _time) { Counters = _counters }.RunAsync(index, heartbeatStop.Token);
+        var counting = _counters.RunAsync(heartbeatStop.Token);
+        var retention = new Retention(_home, _settings, Log, _time).RunAsync(heartbeatStop.Token);
         try
         {
             await Loop(index, graceful, abort);
@@ -94,6 +98,9 @@ internal sealed class Worker
             heartbeatStop.Cancel();
             await heartbeat;
             await recovery;
+            await counting;
+            await retention;
+            _counters.Flush(_time.UtcNow(), final: true);
             // An abort leaves the jobs to recovery: the guard kills what is left of them first.
             guard.Close(graceful: !abort.IsCancellationRequested);
         }
@@ -135,6 +142,7 @@ internal sealed class Worker
                     // An I/O error interrupted a claim: whatever is left in our folder is finished as a failed attempt.
                     foreach (var returned in Recovery.RecoverFolder(_home, Id, $"worker {Id} hit an I/O error while claiming", _settings.Current, now))
                     {
+                        _counters.Add(returned.Queue, returned.State);
                         Log($"returned {returned.JobId} after an interrupted claim: now {returned.State}");
                     }
                     _checkOwnFolder = false;

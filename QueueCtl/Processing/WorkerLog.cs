@@ -12,11 +12,12 @@ namespace QueueCtl.Processing;
 internal sealed class WorkerLog(string path) : TextWriter
 {
     private FileStream? _stream;
+    private WorkerLogRotation? _rotation;
 
     public override Encoding Encoding => Encoding.UTF8;
 
     /// <summary>The reopening log when stdout is that worker's log file (a detached worker), else null.</summary>
-    public static WorkerLog? ForDetached(QueueHome home, IReadOnlyList<string> workerIds)
+    public static WorkerLog? ForDetached(QueueHome home, IReadOnlyList<string> workerIds, TimeProvider time)
     {
         if (workerIds.Count != 1)
         {
@@ -25,7 +26,7 @@ internal sealed class WorkerLog(string path) : TextWriter
         var path = WorkerLauncher.LogPath(home, workerIds[0]);
         try
         {
-            return new FileInfo("/proc/self/fd/1").LinkTarget == path ? new WorkerLog(path) : null;
+            return new FileInfo("/proc/self/fd/1").LinkTarget == path ? new WorkerLog(path) { _rotation = new WorkerLogRotation(home, path, time) } : null;
         }
         catch (IOException)
         {
@@ -60,6 +61,10 @@ internal sealed class WorkerLog(string path) : TextWriter
             {
                 throw new IOException(again.Message, again); // the caller ignores I/O errors (Worker.WriteLog)
             }
+        }
+        if (_rotation?.Written(bytes.Length) == true)
+        {
+            Reopen(); // past worker-log-max-size: the old file is now .log.1
         }
     }
 

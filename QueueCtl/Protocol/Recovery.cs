@@ -7,7 +7,7 @@ using QueueCtl.Storage;
 namespace QueueCtl.Protocol;
 
 /// <summary>What recovery did with one job.</summary>
-internal sealed record RecoveredJob(string JobId, string FromWorker, string State, string Reason);
+internal sealed record RecoveredJob(string JobId, string FromWorker, string State, string Reason, string Queue = Job.DefaultQueue);
 
 /// <summary>
 /// Moves on the job files of a dead worker's folder (Processing/WorkerRecovery judges which
@@ -82,7 +82,7 @@ internal static class Recovery
                 : Transitions.CancelledRun(job, new AttemptResult(null, reason, job.StartedAt ?? now, now),
                     $"{cancel}; its worker {workerId} died before it ended ({reason})", workerId, settings);
             return ClaimedJob.FinishFile(home, path, cancelled) == FinishOutcome.Finished
-                ? new RecoveredJob(job.Id, workerId, JobState.Dead, cancel)
+                ? new RecoveredJob(job.Id, workerId, JobState.Dead, cancel, job.QueueName)
                 : null;
         }
 
@@ -97,14 +97,14 @@ internal static class Recovery
         {
             // The worker had written the final state and died before the rename: finish its move.
             return ClaimedJob.MoveToState(home, path, job) == FinishOutcome.Finished
-                ? new RecoveredJob(job.Id, workerId, job.State, "finished before the worker died")
+                ? new RecoveredJob(job.Id, workerId, job.State, "finished before the worker died", job.QueueName)
                 : null;
         }
 
         var result = new AttemptResult(null, reason, job.StartedAt ?? now, now);
         var final = Transitions.Finished(job, result, workerId, settings);
         return ClaimedJob.FinishFile(home, path, final) == FinishOutcome.Finished
-            ? new RecoveredJob(job.Id, workerId, final.State, reason)
+            ? new RecoveredJob(job.Id, workerId, final.State, reason, job.QueueName)
             : null;
     }
 
