@@ -35,8 +35,9 @@ public class RetentionTests
         using var worker = new ForegroundWorker(home);
         Eventually.True(() => home.Ids("completed").SequenceEqual(["new-done"]) && home.Ids("dead").SequenceEqual(["new-dead"]),
             Within, "the jobs past 7 d (completed) and 30 d (dead) deleted");
-        Assert.That(Directory.Exists(home.PathOf("logs", "old-done")), Is.False, "logs retire with their job");
-        Assert.That(Directory.Exists(home.PathOf("logs", "old-dead")), Is.False);
+        // The job file is taken aside first, its logs deleted just after: wait for both.
+        Eventually.True(() => !Directory.Exists(home.PathOf("logs", "old-done")) && !Directory.Exists(home.PathOf("logs", "old-dead")),
+            Within, "logs retire with their job");
         Assert.That(Directory.Exists(home.PathOf("logs", "new-done")), Is.True);
         Eventually.True(() => !File.Exists(goneWorkerLog), Within, "a gone worker's old log retired");
     }
