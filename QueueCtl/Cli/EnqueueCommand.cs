@@ -323,7 +323,7 @@ internal static class EnqueueCommand
             {
                 var job = placement.Apply(Parse(line, environment, settings, console.Clock));
                 CheckWrittenSize(job);
-                Dependencies.CheckNewJob(home, job);
+                Dependencies.CheckNewJob(home, job, batch.StagedJob); // parents may be earlier lines
                 batch.Stage(job, i + 1);
             }
             catch (Failure failure)

@@ -71,12 +71,15 @@ internal static class StatusCommand
         return string.Join("; ", notes);
     }
 
-    /// <summary>One row per queue with unfinished jobs, only when there is more than the default queue.</summary>
+    /// <summary>
+    /// One row per queue with unfinished jobs or a limit, only when there is more than the default
+    /// queue (or it has a limit); a limited queue starts with its slots in use: "lim: 1/2 running, …".
+    /// </summary>
     private static string[][] QueueRows(QueueCounts counts) => !counts.SeveralQueues ? [] :
         [.. counts.Queues.Select((q, i) => new[]
         {
             i == 0 ? "queues" : "",
-            $"{q.Key}: {q.Value.Ready} ready, {q.Value.Scheduled} scheduled, {(q.Value.Waiting > 0 ? $"{q.Value.Waiting} waiting, " : "")}{q.Value.Processing} processing, {q.Value.Failed} failed",
+            $"{q.Key}: {(q.Value.Limit is { } limit ? $"{q.Value.Running}/{limit} running, " : "")}{q.Value.Ready} ready, {q.Value.Scheduled} scheduled, {(q.Value.Waiting > 0 ? $"{q.Value.Waiting} waiting, " : "")}{q.Value.Processing} processing, {q.Value.Failed} failed",
         })];
 
     /// <summary>What is paused, since when, and how to undo it.</summary>

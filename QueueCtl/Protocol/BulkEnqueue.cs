@@ -17,14 +17,17 @@ internal sealed partial class BulkEnqueue(QueueHome home, DateTime now)
 {
     private readonly JobStore _store = new(home);
     private readonly List<(int Line, string Id, string Staged)> _staged = [];
-    private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Job> _ids = new(StringComparer.Ordinal);
 
     public int Count => _staged.Count;
+
+    /// <summary>A job of an earlier line, staged and not yet committed (for Dependencies.CheckNewJob), or null.</summary>
+    public Job? StagedJob(string id) => _ids.GetValueOrDefault(id);
 
     /// <summary>Checks the id like JobStore.Enqueue and stages the file; a refusal throws a Failure and stages nothing.</summary>
     public void Stage(Job job, int line)
     {
-        if (_ids.Contains(job.Id))
+        if (_ids.ContainsKey(job.Id))
         {
             throw Failure.Operation($"A job with id '{job.Id}' already exists (state pending).");
         }
@@ -37,7 +40,7 @@ internal sealed partial class BulkEnqueue(QueueHome home, DateTime now)
         {
             File.SetLastWriteTimeUtc(staged, job.NotBefore.Value); // as JobStore.Enqueue: mtime = not_before
         }
-        _ids.Add(job.Id);
+        _ids.Add(job.Id, job);
         _staged.Add((line, job.Id, staged));
     }
 
@@ -57,8 +60,18 @@ internal sealed partial class BulkEnqueue(QueueHome home, DateTime now)
                 throw new IOException($"syncfs failed (errno {Marshal.GetLastPInvokeError()}); nothing was enqueued.");
             }
         }
+        // Renamed in line order, so a parent of the same batch is in pending/ before its children
+        // (a child whose parent is nowhere would be sent dead by a worker).
+        var lost = new HashSet<string>(StringComparer.Ordinal); // ids of this batch refused at the rename
         foreach (var (line, id, staged) in _staged)
         {
+            if (_ids[id].After?.FirstOrDefault(lost.Contains) is { } parent)
+            {
+                File.Delete(staged);
+                lost.Add(id);
+                refused.Add((line, Failure.Operation($"Its parent '{parent}' (an earlier line) was refused: another job took its id meanwhile.")));
+                continue;
+            }
             switch (JobMoves.Move(JobMove.Place, staged, home.JobPath(JobState.Pending, id)))
             {
                 case MoveResult.Moved:
@@ -66,6 +79,7 @@ internal sealed partial class BulkEnqueue(QueueHome home, DateTime now)
                     break;
                 case MoveResult.DestinationExists:
                     File.Delete(staged);
+                    lost.Add(id);
                     refused.Add((line, Failure.Operation($"A job with id '{id}' already exists (state pending).")));
                     break;
                 default:

@@ -99,8 +99,12 @@ internal static class Dependencies
     /// the new job must not be an ancestor of its parents. Ids are unique while a job exists and
     /// "after" never changes, so only a job that was removed and enqueued again under its old id
     /// could close a cycle: the walk over the parents' own "after" lists refuses that.
+    /// <paramref name="staged"/> (bulk enqueue) gives the jobs of earlier lines of the same input,
+    /// staged but not yet in pending/: they count as existing parents, and their own "after" is
+    /// walked like a stored job's. A parent can only be an earlier line, so a batch cannot close a
+    /// cycle among its own lines either.
     /// </summary>
-    public static void CheckNewJob(QueueHome home, Job job)
+    public static void CheckNewJob(QueueHome home, Job job, Func<string, Job?>? staged = null)
     {
         if (job.After is not { Count: > 0 } parents)
         {
@@ -111,24 +115,39 @@ internal static class Dependencies
         var next = new Queue<string>();
         foreach (var parent in parents)
         {
-            var found = store.Locate(parent) ?? throw Failure.Usage($"Job '{parent}' named in --after (\"after\") does not exist; nothing was enqueued.");
-            Enqueue(found);
+            if (!Walk(parent))
+            {
+                throw Failure.Usage($"Job '{parent}' named in --after (\"after\") does not exist; nothing was enqueued.");
+            }
         }
         while (next.TryDequeue(out var ancestor) && seen.Count < MaxAncestors)
         {
-            if (store.Locate(ancestor) is { } found)
-            {
-                Enqueue(found);
-            }
+            Walk(ancestor);
         }
 
-        void Enqueue(StoredJob found)
+        // Queues the grandparents of an existing (stored or staged) job; false when there is no such job.
+        bool Walk(string id)
         {
-            foreach (var grand in found.Job?.After ?? [])
+            if (staged?.Invoke(id) is { } early)
+            {
+                Enqueue(id, early.After);
+                return true;
+            }
+            if (store.Locate(id) is { } found)
+            {
+                Enqueue(found.Id, found.Job?.After);
+                return true;
+            }
+            return false;
+        }
+
+        void Enqueue(string id, IReadOnlyList<string>? after)
+        {
+            foreach (var grand in after ?? [])
             {
                 if (grand == job.Id)
                 {
-                    throw Failure.Usage($"Job '{found.Id}' already waits for '{job.Id}' (through \"after\"): waiting for it would make a cycle; nothing was enqueued.");
+                    throw Failure.Usage($"Job '{id}' already waits for '{job.Id}' (through \"after\"): waiting for it would make a cycle; nothing was enqueued.");
                 }
                 if (seen.Add(grand))
                 {

@@ -82,6 +82,12 @@ internal static partial class QueueSlots
             {
                 // RACE: released since it was listed: free.
             }
+            catch (IOException e) when (SharedFile.IsStale(e))
+            {
+                // RACE: ESTALE (GlusterFS): released and taken again by another client since it was
+                // listed; counted as held, so the count errs towards a full queue, never past the limit.
+                held[k] = [];
+            }
         }
         return held;
     }
@@ -115,15 +121,20 @@ internal static partial class QueueSlots
                     Directory.CreateDirectory(QueueFolder(home, queue));
                     errno = RenameFolder(staged, slot);
                 }
+                if (errno == ESTALE && !Directory.Exists(staged))
+                {
+                    errno = 0; // RACE: ESTALE (GlusterFS) came back from a rename that was made: our folder is the slot
+                }
                 if (errno == 0)
                 {
                     return new HeldSlot(queue, k, Path.Combine(slot, holder));
                 }
-                if (errno is not (ENOTEMPTY or EEXIST or ENOTDIR))
+                if (errno is not (ENOTEMPTY or EEXIST or ENOTDIR or ESTALE))
                 {
                     throw new IOException($"Could not take slot {k} of queue {queue} ({Marshal.GetPInvokeErrorMessage(errno)}).");
                 }
-                // RACE: ENOTEMPTY/EEXIST: another worker took slot k since we counted: try the next one.
+                // RACE: ENOTEMPTY/EEXIST: another worker took slot k since we counted; ESTALE (GlusterFS,
+                // our folder still staged): slot k was replaced under a cached handle: try the next one.
             }
             return null;
         }

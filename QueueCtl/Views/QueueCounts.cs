@@ -18,6 +18,10 @@ internal sealed class PerQueue
     /// <summary>Pending jobs waiting for their parents (enqueue --after).</summary>
     public int Waiting { get; set; }
     public int Pending => Ready + Scheduled + Waiting;
+    /// <summary>`queue.Q.concurrency`, or null when the queue has no limit.</summary>
+    public int? Limit { get; set; }
+    /// <summary>Its held concurrency slots (QueueSlots): jobs admitted and not yet released; 0 without a limit.</summary>
+    public int Running { get; set; }
 }
 
 /// <summary>
@@ -30,8 +34,8 @@ internal sealed record QueueCounts(
     IReadOnlyList<WorkerRecord> LiveWorkers, IReadOnlyList<WorkerRecord> DeadWorkerRecords,
     SortedDictionary<string, PerQueue> Queues)
 {
-    /// <summary>More than one queue has unfinished jobs, or the only one is not "default".</summary>
-    public bool SeveralQueues => Queues.Count > 1 || Queues.Count == 1 && !Queues.ContainsKey(Job.DefaultQueue);
+    /// <summary>More than one queue has unfinished jobs or a limit, or the only one is not "default", or it has a limit.</summary>
+    public bool SeveralQueues => Queues.Count > 1 || Queues.Count == 1 && (!Queues.ContainsKey(Job.DefaultQueue) || Queues.Values.Single().Limit is not null);
     public int DeadWorkers => DeadWorkerRecords.Count;
 
     /// <summary>Pending jobs waiting for their parents (enqueue --after): neither ready nor scheduled.</summary>
@@ -71,6 +75,16 @@ internal sealed record QueueCounts(
             w.WriteNumber("waiting", counts.Waiting);
             w.WriteNumber("processing", counts.Processing);
             w.WriteNumber("failed", counts.Failed);
+            if (counts.Limit is { } limit)
+            {
+                w.WriteNumber("limit", limit);
+                w.WriteNumber("running", counts.Running);
+            }
+            else
+            {
+                w.WriteNull("limit");
+                w.WriteNull("running");
+            }
             w.WriteEndObject();
         }
         w.WriteEndObject();
@@ -148,10 +162,19 @@ internal sealed record QueueCounts(
                 next = next is null || notBefore < next ? notBefore : next;
             }
         }
+        // A queue with a concurrency limit is listed even with no unfinished job, with its held
+        // slots: one directory listing per limited queue.
+        var settings = ConfigStore.Load(home);
+        foreach (var (queue, limit) in settings.QueueConcurrency ?? [])
+        {
+            var counts = Of(queue);
+            counts.Limit = limit;
+            counts.Running = QueueSlots.Held(home, queue).Count;
+        }
         var registry = new WorkerRegistry(home);
         var records = registry.ReadAll();
         // Judging writes a probe file to read the file system's clock: only when there is someone to judge.
-        var liveness = records.Count > 0 ? registry.Judge(ConfigStore.Load(home), now) : null;
+        var liveness = records.Count > 0 ? registry.Judge(settings, now) : null;
         var dead = records.Where(r => liveness!.DeathReason(r) is not null).ToList();
         var live = records.Except(dead).ToList();
         return new QueueCounts(
