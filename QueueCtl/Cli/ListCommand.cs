@@ -68,16 +68,10 @@ internal static class ListCommand
 
         var store = new JobStore(options.ResolveHome());
         var states = options.State is null ? JobState.All : [options.State];
-        var matching = states.SelectMany(store.ReadAll).Where(filter.Matches);
-        var ordered = options.Newest
-            ? matching.OrderByDescending(s => s.Job?.CreatedAt ?? DateTime.MinValue).ThenByDescending(s => s.Id, StringComparer.Ordinal)
-            : matching.OrderBy(s => s.Job?.CreatedAt ?? DateTime.MaxValue).ThenBy(s => s.Id, StringComparer.Ordinal);
-        var jobs = ordered.ToList(); // sorting has read every match already: the count is free
-        var more = jobs.Count - limit;
-        if (more > 0)
-        {
-            jobs.RemoveRange(limit, more);
-        }
+        // The page costs its own files, not the history's (JobPage): names give the order, only the page is read.
+        var page = JobPage.Take(store, states, filter, options.Newest, offset: 0, limit);
+        var jobs = page.Jobs;
+        var more = page.Total is { } total ? total - jobs.Count : page.More ? (int?)null : 0;
 
         if (options.Json)
         {
@@ -131,9 +125,10 @@ internal static class ListCommand
             }
         }
         Output.Table(console.Out, rows);
-        if (more > 0 && options.Limit is null)
+        if (page.More && options.Limit is null)
         {
-            console.Out.WriteLine($"… {more} more; use --limit 0 for all, or --limit N.");
+            // With a filter, how many more match is not known without reading every file.
+            console.Out.WriteLine(more is { } n ? $"… {n} more; use --limit 0 for all, or --limit N." : "… more match; use --limit 0 for all, or --limit N.");
         }
         return 0;
     }

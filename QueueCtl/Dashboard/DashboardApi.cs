@@ -161,20 +161,20 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
         var newest = query["newest"].ToString() is "1" or "true";
         var offset = int.TryParse(query["offset"], out var o) && o >= 0 ? o : 0;
         var limit = int.TryParse(query["limit"], out var l) && l > 0 ? Math.Min(l, MaxPageSize) : 50;
-        var matching = new JobStore(home).ReadAll(state).Where(filter.Matches);
-        var all = (newest
-            ? matching.OrderByDescending(s => s.Job?.CreatedAt ?? DateTime.MinValue).ThenByDescending(s => s.Id, StringComparer.Ordinal)
-            : matching.OrderBy(s => s.Job?.CreatedAt ?? DateTime.MaxValue).ThenBy(s => s.Id, StringComparer.Ordinal))
-            .ToList();
+        // Only the page's files are read (JobPage); with a filter, files in order until the page is full.
+        var page = JobPage.Take(new JobStore(home), [state], filter, newest, offset, limit);
         await Json(context, w =>
         {
             w.WriteStartObject();
             w.WriteString("state", state);
-            w.WriteNumber("total", all.Count);
+            // With a filter and more matches than the page, the count is not known without reading every
+            // file: total is then what has been seen (the page's end plus one) and total_exact is false.
+            w.WriteNumber("total", page.Total ?? offset + page.Jobs.Count + 1);
+            w.WriteBoolean("total_exact", page.Total is not null);
             w.WriteNumber("offset", offset);
             w.WriteNumber("limit", limit);
             w.WriteStartArray("jobs");
-            foreach (var stored in all.Skip(offset).Take(limit))
+            foreach (var stored in page.Jobs)
             {
                 w.WriteStartObject();
                 w.WriteString("id", stored.Id);

@@ -10,7 +10,7 @@ namespace QueueCtl.Dashboard;
 
 /// <summary>
 /// /metrics in the Prometheus text format, derived from the files at each scrape: counts by
-/// listing, ages from mtimes, attempt durations from the jobs' histories. The *_total counters
+/// listing, ages from mtimes, attempt duration quantiles from the newest finished jobs' histories. The *_total counters
 /// come from the workers' counter files (<see cref="CounterFiles"/>), so they never go down.
 /// </summary>
 internal static class Metrics
@@ -44,30 +44,31 @@ internal static class Metrics
         var oldest = OldestReady(home, now);
         Sample(text, "queuectl_oldest_pending_age_seconds", null, oldest is { } t ? Math.Round((now - t).TotalSeconds, 3) : 0);
 
+        // Quantiles over the recent attempts: the newest finished jobs' histories (a bounded read,
+        // QueueStats.Recent) and the unfinished jobs'; _sum and _count from the workers' counters, so they never go down.
         var durations = new List<double>();
         var store = new JobStore(home);
-        foreach (var state in JobState.All)
+        foreach (var stored in QueueStats.Recent(store).Jobs.Concat(store.ReadAll(JobState.Processing)).Concat(store.ReadAll(JobState.Failed)))
         {
-            foreach (var stored in store.ReadAll(state))
+            foreach (var attempt in stored.Job?.History ?? [])
             {
-                foreach (var attempt in stored.Job?.History ?? [])
-                {
-                    durations.Add(attempt.DurationSeconds);
-                }
+                durations.Add(attempt.DurationSeconds);
             }
         }
         durations.Sort();
-        Family(text, "queuectl_attempt_duration_seconds", "summary", "Duration of the attempts recorded in the jobs' histories.");
+        var totals = CounterFiles.Sum(home);
+        var all = CounterFiles.Total(totals.Values);
+        Family(text, "queuectl_attempt_duration_seconds", "summary",
+            $"Attempt durations: quantiles over the histories of the newest {QueueStats.RecentFinished} finished jobs and the unfinished ones; sum and count over every attempt a worker finished.");
         foreach (var q in new[] { 0.5, 0.95, 0.99 })
         {
             Sample(text, "queuectl_attempt_duration_seconds", $"quantile=\"{q.ToString(CultureInfo.InvariantCulture)}\"",
                 QueueStats.Percentile(durations, q) ?? double.NaN);
         }
-        Sample(text, "queuectl_attempt_duration_seconds_sum", null, Math.Round(durations.Sum(), 3));
-        Sample(text, "queuectl_attempt_duration_seconds_count", null, durations.Count);
+        Sample(text, "queuectl_attempt_duration_seconds_sum", null, Math.Round(all.DurationSeconds, 3));
+        Sample(text, "queuectl_attempt_duration_seconds_count", null, all.Attempts);
 
         // Counters that never go down (stats/<worker>.json, summed): purge and retention leave them alone.
-        var totals = CounterFiles.Sum(home);
         if (totals.Count == 0)
         {
             totals[Job.DefaultQueue] = QueueTotals.Zero; // the series exist from the start, at 0

@@ -101,7 +101,7 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
         };
         if (outcome == FinishOutcome.Finished)
         {
-            Counters?.Add(final.QueueName, final.State);
+            Counters?.Add(final.QueueName, final.State, final.History?.LastOrDefault()?.DurationSeconds);
         }
         if (outcome == FinishOutcome.Fenced)
         {

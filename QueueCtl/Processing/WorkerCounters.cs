@@ -21,8 +21,11 @@ internal sealed class WorkerCounters(QueueHome home, string workerId, Action<str
     private int _written;
     private readonly RepeatedFailure _trouble = new();
 
-    /// <summary>A job of <paramref name="queue"/> moved to <paramref name="state"/> (completed, failed or dead).</summary>
-    public void Add(string queue, string state)
+    /// <summary>
+    /// A job of <paramref name="queue"/> moved to <paramref name="state"/> (completed, failed or dead),
+    /// after an attempt of <paramref name="durationSeconds"/> when this worker ran one.
+    /// </summary>
+    public void Add(string queue, string state, double? durationSeconds = null)
     {
         var delta = state switch
         {
@@ -34,6 +37,10 @@ internal sealed class WorkerCounters(QueueHome home, string workerId, Action<str
         if (delta is null)
         {
             return;
+        }
+        if (durationSeconds is { } seconds)
+        {
+            delta = delta with { Attempts = 1, DurationSeconds = seconds };
         }
         lock (_lock)
         {
@@ -118,7 +125,11 @@ internal sealed class WorkerCounters(QueueHome home, string workerId, Action<str
         }
     }
 
-    private static QueueTotals Minus(QueueTotals a, QueueTotals b) => new(a.Completed - b.Completed, a.Failed - b.Failed, a.Dead - b.Dead);
+    private static QueueTotals Minus(QueueTotals a, QueueTotals b) => new(a.Completed - b.Completed, a.Failed - b.Failed, a.Dead - b.Dead)
+    {
+        Attempts = a.Attempts - b.Attempts,
+        DurationSeconds = a.DurationSeconds - b.DurationSeconds,
+    };
 
     private static DateTime MinuteOf(DateTime utc) => new(utc.Ticks - utc.Ticks % TimeSpan.TicksPerMinute, DateTimeKind.Utc);
 }

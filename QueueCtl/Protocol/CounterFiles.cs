@@ -7,14 +7,25 @@ using QueueCtl.Storage;
 
 namespace QueueCtl.Protocol;
 
-/// <summary>Finishes counted per queue: jobs completed, attempts failed with a retry left, jobs dead.</summary>
+/// <summary>
+/// Finishes counted per queue: jobs completed, attempts failed with a retry left, jobs dead; and
+/// the attempts a worker finished itself with the sum of their durations (the duration summary's
+/// _count and _sum, which must not go down either).
+/// </summary>
 internal sealed record QueueTotals(long Completed, long Failed, long Dead)
 {
     public static readonly QueueTotals Zero = new(0, 0, 0);
 
-    public QueueTotals Plus(QueueTotals other) => new(Completed + other.Completed, Failed + other.Failed, Dead + other.Dead);
+    public long Attempts { get; init; }
+    public double DurationSeconds { get; init; }
 
-    public bool IsZero => Completed == 0 && Failed == 0 && Dead == 0;
+    public QueueTotals Plus(QueueTotals other) => new(Completed + other.Completed, Failed + other.Failed, Dead + other.Dead)
+    {
+        Attempts = Attempts + other.Attempts,
+        DurationSeconds = DurationSeconds + other.DurationSeconds,
+    };
+
+    public bool IsZero => Completed == 0 && Failed == 0 && Dead == 0 && Attempts == 0;
 }
 
 /// <summary>
@@ -96,6 +107,56 @@ internal static class CounterFiles
         return sum;
     }
 
+    /// <summary>
+    /// Finishes in the minutes from <paramref name="since"/> on, summed over every worker's
+    /// .minutes lines (and .minutes.1). A file not written since then holds no such minute and is not
+    /// read, so old workers' files cost a stat each.
+    /// </summary>
+    public static QueueTotals SumMinutes(QueueHome home, DateTime since)
+    {
+        var sum = QueueTotals.Zero;
+        string[] files;
+        try
+        {
+            files = Directory.GetFiles(Folder(home), "*.minutes*");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return sum;
+        }
+        var first = new DateTime(since.Ticks - since.Ticks % TimeSpan.TicksPerMinute, DateTimeKind.Utc);
+        foreach (var file in files)
+        {
+            if (Path.GetFileName(file).StartsWith('.') || File.GetLastWriteTimeUtc(file) < first)
+            {
+                continue;
+            }
+            string[] lines;
+            try
+            {
+                lines = File.ReadAllLines(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue; // RACE: rotated or removed meanwhile; its minutes are in the other file
+            }
+            foreach (var line in lines)
+            {
+                var fields = line.Split(' ');
+                if (fields.Length < 5 || !DateTime.TryParseExact(fields[0], "yyyy-MM-ddTHH:mmZ", CultureInfo.InvariantCulture,
+                        DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var minute) || minute < first)
+                {
+                    continue;
+                }
+                sum = sum.Plus(new QueueTotals(Field(fields, "completed="), Field(fields, "failed="), Field(fields, "dead=")));
+            }
+        }
+        return sum;
+    }
+
+    private static long Field(string[] fields, string name) =>
+        fields.FirstOrDefault(f => f.StartsWith(name, StringComparison.Ordinal)) is { } f && long.TryParse(f.AsSpan(name.Length), CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 0;
+
     public static QueueTotals Total(IEnumerable<QueueTotals> totals) => totals.Aggregate(QueueTotals.Zero, (a, b) => a.Plus(b));
 
     private static Dictionary<string, QueueTotals> Read(string path)
@@ -108,7 +169,11 @@ internal static class CounterFiles
             {
                 foreach (var queue in queues.EnumerateObject())
                 {
-                    found[queue.Name] = new QueueTotals(Number(queue.Value, "completed"), Number(queue.Value, "failed"), Number(queue.Value, "dead"));
+                    found[queue.Name] = new QueueTotals(Number(queue.Value, "completed"), Number(queue.Value, "failed"), Number(queue.Value, "dead"))
+                    {
+                        Attempts = Number(queue.Value, "attempts"),
+                        DurationSeconds = queue.Value.TryGetProperty("duration_seconds", out var d) && d.TryGetDouble(out var s) && s > 0 ? s : 0,
+                    };
                 }
             }
         }
@@ -137,6 +202,8 @@ internal static class CounterFiles
                 w.WriteNumber("completed", t.Completed);
                 w.WriteNumber("failed", t.Failed);
                 w.WriteNumber("dead", t.Dead);
+                w.WriteNumber("attempts", t.Attempts);
+                w.WriteNumber("duration_seconds", Math.Round(t.DurationSeconds, 6));
                 w.WriteEndObject();
             }
             w.WriteEndObject();

@@ -25,6 +25,9 @@ internal sealed record JobFilter(string? Queue, IReadOnlyList<string> Labels, st
         return new JobFilter(queue, wanted, string.IsNullOrEmpty(grep) ? null : grep);
     }
 
+    /// <summary>Every job.</summary>
+    public static readonly JobFilter None = new(null, [], null);
+
     public bool IsEmpty => Queue is null && Labels.Count == 0 && Grep is null;
 
     public bool Matches(StoredJob stored)
