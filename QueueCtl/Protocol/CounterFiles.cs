@@ -96,6 +96,83 @@ internal static class CounterFiles
         return sum;
     }
 
+    /// <summary>
+    /// The minute lines of every worker (stats/*.minutes and their .1) at or after
+    /// <paramref name="since"/>, per queue; a line that does not parse is skipped.
+    /// </summary>
+    public static List<(DateTime Minute, string Queue, QueueTotals Deltas)> ReadMinutes(QueueHome home, DateTime since)
+    {
+        var found = new List<(DateTime, string, QueueTotals)>();
+        foreach (var line in Lines(home, ".minutes"))
+        {
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length < 5 || !TryMinute(parts[0], out var minute) || minute < since || !parts[1].StartsWith("queue=", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var queue = parts[1]["queue=".Length..];
+            if (Field(parts, "completed") is { } c && Field(parts, "failed") is { } f && Field(parts, "dead") is { } d)
+            {
+                found.Add((minute, queue, new QueueTotals((long)c, (long)f, (long)d)));
+            }
+        }
+        return found;
+    }
+
+    /// <summary>The lines of stats/*&lt;extension&gt; and stats/*&lt;extension&gt;.1; a file that vanished meanwhile is skipped.</summary>
+    public static IEnumerable<string> Lines(QueueHome home, string extension)
+    {
+        string[] files;
+        try
+        {
+            files = Directory.GetFiles(Folder(home));
+        }
+        catch (DirectoryNotFoundException)
+        {
+            yield break;
+        }
+        foreach (var file in files)
+        {
+            var name = Path.GetFileName(file);
+            if (name.StartsWith('.') || !(name.EndsWith(extension, StringComparison.Ordinal) || name.EndsWith(extension + ".1", StringComparison.Ordinal)))
+            {
+                continue;
+            }
+            string[] lines;
+            try
+            {
+                lines = File.ReadAllLines(file);
+            }
+            catch (Exception e) when (e is FileNotFoundException or UnauthorizedAccessException)
+            {
+                continue; // RACE: rotated away between the listing and the read; its lines are in the .1 file.
+            }
+            foreach (var line in lines)
+            {
+                yield return line;
+            }
+        }
+    }
+
+    /// <summary>Parses the minute stamp of a line, <c>2026-11-30T18:22Z</c>.</summary>
+    public static bool TryMinute(string text, out DateTime minute) =>
+        DateTime.TryParseExact(text, "yyyy-MM-ddTHH:mmZ", CultureInfo.InvariantCulture,
+            DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out minute);
+
+    /// <summary>The value of <c>name=number</c> among a line's parts, or null.</summary>
+    public static double? Field(string[] parts, string name)
+    {
+        foreach (var part in parts)
+        {
+            if (part.Length > name.Length + 1 && part.StartsWith(name, StringComparison.Ordinal) && part[name.Length] == '='
+                && double.TryParse(part.AsSpan(name.Length + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= 0)
+            {
+                return value;
+            }
+        }
+        return null;
+    }
+
     public static QueueTotals Total(IEnumerable<QueueTotals> totals) => totals.Aggregate(QueueTotals.Zero, (a, b) => a.Plus(b));
 
     private static Dictionary<string, QueueTotals> Read(string path)
