@@ -315,7 +315,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
         }
         if (stored.State is not (JobState.Dead or JobState.Completed))
         {
-            await Error(context, 409, $"Job '{id}' is {stored.State}, not finished; only a dead or completed job can be retried.");
+            await Error(context, 404, $"No finished job '{id}' to retry: it is {stored.State} (only a dead or completed job is retried).");
             return;
         }
         if (!DeadLetterQueue.Revive(home, id, time.UtcNow(), stored.State))
