@@ -29,6 +29,7 @@ try {
   await bare.close();
 
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  page.on("dialog", dialog => dialog.accept());   // every action asks first
   await page.goto(`${url}/#token=${token}`);
   if (new URL(page.url()).hash !== "") throw new Error("the token should leave the address bar");
   const count = state => page.locator(`#count-${state}`);

@@ -75,11 +75,26 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
                 case ["api", "jobs", var id, "retry"] when post:
                     await Retry(context, id);
                     break;
+                case ["api", "jobs", var id, "cancel"] when post:
+                    await Cancel(context, id);
+                    break;
+                case ["api", "jobs", var id, "remove"] when post:
+                    await Remove(context, id);
+                    break;
                 case ["api", "dlq", "retry-all"] when post:
                     await RetryAll(context);
                     break;
-                case [] or ["metrics"] or ["api", "status" or "workers" or "jobs"] or ["api", "jobs", _] or ["api", "jobs", _, "log" or "retry"]
-                    or ["api", "dlq", "retry-all"]:
+                case ["api", "history"] when get:
+                    await HistoryOf(context);
+                    break;
+                case ["api", "queues"] when get:
+                    await Json(context, w => Queues(w));
+                    break;
+                case ["api", "queues", var queue, "pause" or "resume"] when post:
+                    await PauseOrResume(context, queue, segments[3] == "pause");
+                    break;
+                case [] or ["metrics"] or ["api", "status" or "workers" or "jobs" or "history" or "queues"] or ["api", "jobs", _]
+                    or ["api", "jobs", _, "log" or "retry" or "cancel" or "remove"] or ["api", "dlq", "retry-all"] or ["api", "queues", _, "pause" or "resume"]:
                     await Error(context, StatusCodes.Status405MethodNotAllowed, $"{request.Method} is not allowed here.");
                     break;
                 default:
@@ -285,39 +300,254 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
         await log.CopyToAsync(context.Response.Body);
     }
 
+    /// <summary>A finished job (dead or completed) back to pending, attempts 0, history kept.</summary>
     private async Task Retry(HttpContext context, string id)
     {
         if (await InvalidId(context, id))
         {
             return;
         }
-        if (!DeadLetterQueue.Revive(home, id, time.UtcNow()))
+        var stored = new JobStore(home).Locate(id);
+        if (stored is null)
         {
-            await Error(context, 404, $"No job '{id}' in the dead letter queue.");
+            await Error(context, 404, $"No job with id '{id}'.");
             return;
         }
-        await Json(context, w =>
+        if (stored.State is not (JobState.Dead or JobState.Completed))
         {
-            w.WriteStartObject();
-            w.WriteString("id", id);
-            w.WriteString("state", JobState.Pending);
-            w.WriteEndObject();
-        });
+            await Error(context, 404, $"No finished job '{id}' to retry: it is {stored.State} (only a dead or completed job is retried).");
+            return;
+        }
+        if (!DeadLetterQueue.Revive(home, id, time.UtcNow(), stored.State))
+        {
+            await Error(context, 409, $"Job '{id}' moved while it was retried (another retry or a remove took it); look again.");
+            return;
+        }
+        await Done(context, id, JobState.Pending, $"{id} retried: pending again");
     }
 
+    /// <summary>
+    /// Pending or failed: to dead/ now (JobControl.CancelResting). Running: a cancel request for its
+    /// worker, and its processes on this host killed; the worker ends it as dead (202, look again).
+    /// </summary>
+    private async Task Cancel(HttpContext context, string id)
+    {
+        if (await InvalidId(context, id))
+        {
+            return;
+        }
+        var store = new JobStore(home);
+        for (var look = 0; look < 20; look++)
+        {
+            var stored = store.Locate(id) ?? store.Locate(id); // twice: failed/ → processing/ can slip between two looks
+            if (stored is null)
+            {
+                await Error(context, 404, $"No job with id '{id}'.");
+                return;
+            }
+            var reason = $"cancelled by the user (queuectl dashboard on host {Environment.MachineName} at {UtcTimestamp.ToText(time.UtcNow())})";
+            switch (stored.State)
+            {
+                case JobState.Pending or JobState.Failed:
+                    if (JobControl.CancelResting(home, stored, reason, time.UtcNow()) == TakeOutcome.Done)
+                    {
+                        await Done(context, id, JobState.Dead, $"{id} cancelled: dead");
+                        return;
+                    }
+                    break; // RACE: a worker claimed it first: look again
+                case JobState.Completed or JobState.Dead:
+                    await Error(context, 409, $"Job '{id}' is already finished ({stored.State}); nothing to cancel.");
+                    return;
+                default:
+                    var worker = Path.GetFileName(Path.GetDirectoryName(stored.Path)!);
+                    if (worker.StartsWith("cancel-", StringComparison.Ordinal) || CancelRequests.Write(home, worker, id, reason))
+                    {
+                        JobProcesses.KillAll(worker, id, TimeSpan.FromMilliseconds(500), time);
+                        context.Response.StatusCode = StatusCodes.Status202Accepted;
+                        await Done(context, id, JobState.Processing, $"{id}: cancel requested; worker {worker} ends it as dead");
+                        return;
+                    }
+                    break; // RACE: its worker's folder went: the job is elsewhere now
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(10 * (look + 1)), time);
+        }
+        await Error(context, 409, $"Job '{id}' kept moving; try again.");
+    }
+
+    /// <summary>Deletes a job that is not running, and its logs (JobControl.Remove).</summary>
+    private async Task Remove(HttpContext context, string id)
+    {
+        if (await InvalidId(context, id))
+        {
+            return;
+        }
+        var store = new JobStore(home);
+        for (var look = 0; look < 20; look++)
+        {
+            var stored = store.Locate(id) ?? store.Locate(id);
+            if (stored is null)
+            {
+                await Error(context, 404, $"No job with id '{id}'.");
+                return;
+            }
+            if (stored.State == JobState.Processing)
+            {
+                await Error(context, 409, $"Job '{id}' is running; cancel it first.");
+                return;
+            }
+            if (JobControl.Remove(home, stored) == TakeOutcome.Done)
+            {
+                await Done(context, id, "removed", $"{id} removed");
+                return;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(10 * (look + 1)), time); // RACE: it moved: look again
+        }
+        await Error(context, 409, $"Job '{id}' kept moving; try again.");
+    }
+
+    /// <summary>Every dead job back to pending; with ?queue=Q only that queue's (the file is read for its queue).</summary>
     private async Task RetryAll(HttpContext context)
     {
-        var ids = new JobStore(home).Files(JobState.Dead).Select(p => Path.GetFileNameWithoutExtension(p)).ToList();
+        var queue = context.Request.Query["queue"].ToString();
+        if (queue.Length > 0 && !JobId.IsValid(queue))
+        {
+            await Error(context, 400, $"Invalid queue name '{queue}': a queue name is {JobId.Rule}.");
+            return;
+        }
+        var ids = queue.Length == 0
+            ? new JobStore(home).Files(JobState.Dead).Select(p => Path.GetFileNameWithoutExtension(p)).ToList()
+            : new JobStore(home).ReadAll(JobState.Dead).Where(s => s.Job?.QueueName == queue).Select(s => s.Id).ToList();
         var retried = ids.Where(id => DeadLetterQueue.Revive(home, id, time.UtcNow())).ToList();
         await Json(context, w =>
         {
             w.WriteStartObject();
+            if (queue.Length > 0)
+            {
+                w.WriteString("queue", queue);
+            }
             w.WriteStartArray("retried");
             retried.ForEach(w.WriteStringValue);
             w.WriteEndArray();
+            w.WriteString("message", $"{retried.Count} dead job{(retried.Count == 1 ? "" : "s")}{(queue.Length > 0 ? $" of queue {queue}" : "")} retried");
             w.WriteEndObject();
         });
     }
+
+    private async Task HistoryOf(HttpContext context)
+    {
+        var query = context.Request.Query;
+        var window = query["window"].ToString() is { Length: > 0 } given ? given : "1h";
+        var queue = query["queue"].ToString();
+        if (queue.Length > 0 && !JobId.IsValid(queue))
+        {
+            await Error(context, 400, $"Invalid queue name '{queue}': a queue name is {JobId.Rule}.");
+            return;
+        }
+        var history = History.Take(home, window, queue.Length == 0 ? null : queue, time.UtcNow());
+        if (history is null)
+        {
+            await Error(context, 400, $"Unknown window '{window}'; the windows are {string.Join(", ", History.Windows.Keys)}.");
+            return;
+        }
+        await Json(context, history.Write);
+    }
+
+    /// <summary>
+    /// Every queue that has unfinished jobs, a limit, a pause switch or finishes counted: its
+    /// unfinished counts, limit and slots held, pause, the age of its oldest ready job, and its
+    /// finishes (total, and in the last hour from the minute lines).
+    /// </summary>
+    private void Queues(Utf8JsonWriter w)
+    {
+        var now = time.UtcNow();
+        var counts = QueueCounts.Take(home, now);
+        var settings = ConfigStore.Load(home);
+        var totals = CounterFiles.Sum(home);
+        var lastHour = History.FinishesSince(home, now - TimeSpan.FromHours(1));
+        var switches = PauseState.Read(home);
+        var names = new SortedSet<string>(StringComparer.Ordinal) { QueueCtl.Jobs.Job.DefaultQueue };
+        names.UnionWith(counts.Queues.Keys);
+        names.UnionWith((settings.QueueConcurrency ?? []).Keys);
+        names.UnionWith(totals.Keys);
+        names.UnionWith(switches.Where(s => s.Queue is not null).Select(s => s.Queue!));
+        w.WriteStartObject();
+        w.WriteBoolean("all_paused", switches.Any(s => s.Queue is null));
+        w.WriteStartArray("queues");
+        foreach (var name in names)
+        {
+            var q = counts.Queues.GetValueOrDefault(name) ?? new PerQueue();
+            w.WriteStartObject();
+            w.WriteString("name", name);
+            w.WriteNumber("pending", q.Pending);
+            w.WriteNumber("ready", q.Ready);
+            w.WriteNumber("scheduled", q.Scheduled);
+            w.WriteNumber("waiting", q.Waiting);
+            w.WriteNumber("processing", q.Processing);
+            w.WriteNumber("failed", q.Failed);
+            if (settings.LimitOf(name) is { } limit)
+            {
+                w.WriteNumber("concurrency", limit);
+            }
+            else
+            {
+                w.WriteNull("concurrency");
+            }
+            w.WriteNumber("slots_held", QueueSlots.Held(home, name).Count);
+            var paused = switches.FirstOrDefault(s => s.Queue == name);
+            w.WriteBoolean("paused", paused is not null);
+            if (paused?.PausedAt is { } since)
+            {
+                w.WriteString("paused_since", UtcTimestamp.ToText(since));
+            }
+            if (q.OldestReady is { } oldest)
+            {
+                w.WriteNumber("oldest_ready_seconds", Math.Round(Math.Max(0, (now - oldest).TotalSeconds), 1));
+            }
+            else
+            {
+                w.WriteNull("oldest_ready_seconds");
+            }
+            var total = totals.GetValueOrDefault(name) ?? QueueTotals.Zero;
+            var hour = lastHour.GetValueOrDefault(name) ?? QueueTotals.Zero;
+            w.WriteNumber("completed_total", total.Completed);
+            w.WriteNumber("failed_total", total.Failed);
+            w.WriteNumber("dead_total", total.Dead);
+            w.WriteNumber("completed_last_hour", hour.Completed);
+            w.WriteNumber("failed_last_hour", hour.Failed + hour.Dead);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private async Task PauseOrResume(HttpContext context, string queue, bool pause)
+    {
+        if (!PauseState.IsValidQueue(queue))
+        {
+            await Error(context, 400, $"Invalid queue name '{queue}': a queue name is {JobId.Rule}.");
+            return;
+        }
+        var changed = pause ? PauseState.Pause(home, queue, time.UtcNow()) : PauseState.Resume(home, queue);
+        await Json(context, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("queue", queue);
+            w.WriteBoolean("paused", pause);
+            w.WriteBoolean("changed", changed);
+            w.WriteString("message", $"queue {queue} {(pause ? "paused" : "resumed")}{(changed ? "" : " already")}");
+            w.WriteEndObject();
+        });
+    }
+
+    private static Task Done(HttpContext context, string id, string state, string message) =>
+        Json(context, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("id", id);
+            w.WriteString("state", state);
+            w.WriteString("message", message);
+            w.WriteEndObject();
+        });
 
     private static async Task<bool> InvalidId(HttpContext context, string id)
     {

@@ -123,6 +123,26 @@ internal sealed class WorkerCounters(QueueHome home, string workerId, Action<str
                 log($"could not write the counters in stats/ yet{lasting}: {e.Message}");
             }
         }
+        if (deltas is not null)
+        {
+            SampleDepth(minute, now);
+        }
+    }
+
+    /// <summary>Depth over time for the dashboard's charts: one listing of pending/ a minute (and at exit); a failed sample is only a gap.</summary>
+    private void SampleDepth(DateTime minute, DateTime now)
+    {
+        try
+        {
+            DepthSamples.Append(home, workerId, minute, DepthSamples.Take(home, now));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            if (_trouble.Occurred(now, out var lasting))
+            {
+                log($"could not write the depth sample in stats/ yet{lasting}: {e.Message}");
+            }
+        }
     }
 
     private static QueueTotals Minus(QueueTotals a, QueueTotals b) => new(a.Completed - b.Completed, a.Failed - b.Failed, a.Dead - b.Dead)

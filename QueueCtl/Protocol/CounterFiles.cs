@@ -107,27 +107,52 @@ internal static class CounterFiles
         return sum;
     }
 
-    /// <summary>
-    /// Finishes in the minutes from <paramref name="since"/> on, summed over every worker's
-    /// .minutes lines (and .minutes.1). A file not written since then holds no such minute and is not
-    /// read, so old workers' files cost a stat each.
-    /// </summary>
+    /// <summary>Finishes in the minutes from <paramref name="since"/> on, summed over every worker's .minutes lines (and .minutes.1).</summary>
     public static QueueTotals SumMinutes(QueueHome home, DateTime since)
     {
-        var sum = QueueTotals.Zero;
+        var first = new DateTime(since.Ticks - since.Ticks % TimeSpan.TicksPerMinute, DateTimeKind.Utc);
+        return ReadMinutes(home, first).Aggregate(QueueTotals.Zero, (sum, m) => sum.Plus(m.Deltas));
+    }
+
+    /// <summary>
+    /// The minute lines of every worker (stats/*.minutes and their .1) at or after
+    /// <paramref name="since"/>, per queue; a line that does not parse is skipped.
+    /// </summary>
+    public static List<(DateTime Minute, string Queue, QueueTotals Deltas)> ReadMinutes(QueueHome home, DateTime since)
+    {
+        var found = new List<(DateTime, string, QueueTotals)>();
+        foreach (var line in Lines(home, ".minutes"))
+        {
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length < 5 || !TryMinute(parts[0], out var minute) || minute < since || !parts[1].StartsWith("queue=", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var queue = parts[1]["queue=".Length..];
+            if (Field(parts, "completed") is { } c && Field(parts, "failed") is { } f && Field(parts, "dead") is { } d)
+            {
+                found.Add((minute, queue, new QueueTotals((long)c, (long)f, (long)d)));
+            }
+        }
+        return found;
+    }
+
+    /// <summary>The lines of stats/*&lt;extension&gt; and stats/*&lt;extension&gt;.1; a file that vanished meanwhile is skipped.</summary>
+    public static IEnumerable<string> Lines(QueueHome home, string extension)
+    {
         string[] files;
         try
         {
-            files = Directory.GetFiles(Folder(home), "*.minutes*");
+            files = Directory.GetFiles(Folder(home));
         }
         catch (DirectoryNotFoundException)
         {
-            return sum;
+            yield break;
         }
-        var first = new DateTime(since.Ticks - since.Ticks % TimeSpan.TicksPerMinute, DateTimeKind.Utc);
         foreach (var file in files)
         {
-            if (Path.GetFileName(file).StartsWith('.') || File.GetLastWriteTimeUtc(file) < first)
+            var name = Path.GetFileName(file);
+            if (name.StartsWith('.') || !(name.EndsWith(extension, StringComparison.Ordinal) || name.EndsWith(extension + ".1", StringComparison.Ordinal)))
             {
                 continue;
             }
@@ -136,26 +161,35 @@ internal static class CounterFiles
             {
                 lines = File.ReadAllLines(file);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is FileNotFoundException or UnauthorizedAccessException)
             {
-                continue; // RACE: rotated or removed meanwhile; its minutes are in the other file
+                continue; // RACE: rotated away between the listing and the read; its lines are in the .1 file.
             }
             foreach (var line in lines)
             {
-                var fields = line.Split(' ');
-                if (fields.Length < 5 || !DateTime.TryParseExact(fields[0], "yyyy-MM-ddTHH:mmZ", CultureInfo.InvariantCulture,
-                        DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var minute) || minute < first)
-                {
-                    continue;
-                }
-                sum = sum.Plus(new QueueTotals(Field(fields, "completed="), Field(fields, "failed="), Field(fields, "dead=")));
+                yield return line;
             }
         }
-        return sum;
     }
 
-    private static long Field(string[] fields, string name) =>
-        fields.FirstOrDefault(f => f.StartsWith(name, StringComparison.Ordinal)) is { } f && long.TryParse(f.AsSpan(name.Length), CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 0;
+    /// <summary>Parses the minute stamp of a line, <c>2026-11-30T18:22Z</c>.</summary>
+    public static bool TryMinute(string text, out DateTime minute) =>
+        DateTime.TryParseExact(text, "yyyy-MM-ddTHH:mmZ", CultureInfo.InvariantCulture,
+            DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out minute);
+
+    /// <summary>The value of <c>name=number</c> among a line's parts, or null.</summary>
+    public static double? Field(string[] parts, string name)
+    {
+        foreach (var part in parts)
+        {
+            if (part.Length > name.Length + 1 && part.StartsWith(name, StringComparison.Ordinal) && part[name.Length] == '='
+                && double.TryParse(part.AsSpan(name.Length + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= 0)
+            {
+                return value;
+            }
+        }
+        return null;
+    }
 
     public static QueueTotals Total(IEnumerable<QueueTotals> totals) => totals.Aggregate(QueueTotals.Zero, (a, b) => a.Plus(b));
 

@@ -17,6 +17,8 @@ internal sealed class PerQueue
     public int Failed { get; set; }
     /// <summary>Pending jobs waiting for their parents (enqueue --after).</summary>
     public int Waiting { get; set; }
+    /// <summary>The mtime of the oldest ready job (its latency: how long it has been runnable), null when none.</summary>
+    public DateTime? OldestReady { get; set; }
     public int Pending => Ready + Scheduled + Waiting;
     /// <summary>`queue.Q.concurrency`, or null when the queue has no limit.</summary>
     public int? Limit { get; set; }
@@ -140,7 +142,9 @@ internal sealed record QueueCounts(
                     ready++;
                     if (queue is not null)
                     {
-                        Of(queue).Ready++;
+                        var counts = Of(queue);
+                        counts.Ready++;
+                        counts.OldestReady = counts.OldestReady is { } o && o <= notBefore ? o : notBefore;
                     }
                 }
             }
