@@ -25,8 +25,8 @@ namespace QueueCtl.Jobs;
 internal sealed partial class JobJson : JsonSerializerContext
 {
     /// <summary>
-    /// Files are for people too: write `&gt;`, `&amp;` and non-ASCII as they are, not as \u escapes
-    /// (the files are never embedded in HTML).
+    /// The serializer's view of a job file: `&gt;`, `&amp;` and non-ASCII as they are, not as \u
+    /// escapes. Files are written by <see cref="JobWriter"/>; JobWriterTests holds it to these bytes.
     /// </summary>
     public static JobJson Files => _files ??= new(new JsonSerializerOptions(Default.Options)
     {
@@ -35,11 +35,8 @@ internal sealed partial class JobJson : JsonSerializerContext
 
     private static JobJson? _files;
 
-    public static byte[] Serialize(Job job)
-    {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(job, Files.Job);
-        return [.. bytes, (byte)'\n'];
-    }
+    /// <summary>A job file's bytes (<see cref="JobWriter"/>).</summary>
+    public static byte[] Serialize(Job job) => JobWriter.Write(job);
 
     /// <summary>Reads a job file written by queuectl (already validated when it entered the queue).</summary>
     public static Job Deserialize(ReadOnlySpan<byte> utf8) =>
