@@ -48,7 +48,7 @@ def worker_pids(home):
     return sorted(pids)
 
 
-def idle_rss_mb(q, home, processes, settle=4.0, timeout=120.0):
+def idle_rss_mb(q, home, processes, settle=10.0, timeout=300.0):
     """Starts the workers, waits until their total RSS has stopped growing for `settle` seconds
     (the index is built), keeps the highest total seen, stops them. The guards (bash, ~3 MB each)
     are not counted: they are the same either way."""
