@@ -229,6 +229,14 @@ ref_s, bulk_s = bulk.measure(Q, opts.work)
 row(f"`enqueue -` of {bulk.N:,} jobs, best of 2 (s)", f"{ref_s:.2f} (tmp+rename, 1 folder fsync)", f"{bulk_s:.2f}",
     f"{bulk_s / ref_s:.2f}", "<= 2.0", bulk_s / ref_s <= 2.0)
 
+# 8. 4 idle workers over 200,000 scheduled jobs: one process (one index) against one process each
+log("workers over scheduled jobs ...")
+import workers_rss  # noqa: E402
+sched = 20_000 if opts.quick else workers_rss.N
+one_mb, each_mb = workers_rss.measure(Q, opts.work, sched)
+row(f"RSS of 4 idle workers over {sched:,} scheduled jobs, together (MB)", f"{each_mb:.1f} (--processes 4)", f"{one_mb:.1f}",
+    f"{one_mb / each_mb:.2f}", "<= 150 MB", one_mb <= 150)
+
 widths = [max(len(str(r[i])) for r in rows + [("metric", "baseline", "queuectl", "ratio", "goal", "met")]) for i in range(6)]
 header = ("metric", "baseline", "queuectl", "ratio", "goal", "met")
 print(" | ".join(h.ljust(w) for h, w in zip(header, widths)))

@@ -20,7 +20,7 @@ public class CrashTests
             : $"{{\"id\":\"job{i:000}\",\"command\":\"echo $QUEUECTL_JOB_ID >> runs.txt; sleep 0.2\"}}");
         Assert.That(home.RunWithInput(string.Join('\n', lines), "enqueue", "-").ExitCode, Is.EqualTo(0));
 
-        var workers = home.StartWorkers(3);
+        var workers = home.StartWorkers(3, processes: 3); // each kill takes down one worker
         var random = new Random(42);
         var kills = 0;
         for (var round = 0; round < 6; round++)

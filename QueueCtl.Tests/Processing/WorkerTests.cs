@@ -182,7 +182,10 @@ public class WorkerTests
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
             Assert.That(fields[3], Is.EqualTo(pid.ToString()), "session id: it leads its own session");
             Assert.That(new FileInfo($"/proc/{pid}/fd/0").LinkTarget, Is.EqualTo("/dev/null"));
-            Assert.That(new FileInfo($"/proc/{pid}/fd/1").LinkTarget, Is.EqualTo(home.PathOf("workers", id + ".log")));
+            // One process runs both: its output goes to the first worker's log, each worker writes its own.
+            Assert.That(pid, Is.EqualTo(WorkerFiles.Pid(home, ids[0])), "one process for --count 2");
+            Assert.That(new FileInfo($"/proc/{pid}/fd/1").LinkTarget, Is.EqualTo(home.PathOf("workers", ids[0] + ".log")));
+            Assert.That(File.ReadAllText(home.PathOf("workers", id + ".log")), Does.Contain($"{id} started"));
         }
         var list = home.Json("worker", "list");
         Assert.That(list.EnumerateArray().Select(w => w.GetProperty("id").GetString()).Order(), Is.EqualTo(ids.Order()));

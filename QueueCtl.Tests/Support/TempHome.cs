@@ -74,10 +74,11 @@ public sealed class TempHome : IDisposable
             ? Directory.EnumerateFiles(PathOf(state), "*.json").Select(p => Path.GetFileNameWithoutExtension(p)!).Order().ToList()
             : [];
 
-    /// <summary>Starts detached workers and returns their ids.</summary>
-    public List<string> StartWorkers(int count)
+    /// <summary>Starts detached workers (in one process, or spread over <paramref name="processes"/>) and returns their ids.</summary>
+    public List<string> StartWorkers(int count, int processes = 1)
     {
-        var stdout = Ok("worker", "start", "--count", count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var stdout = Ok("worker", "start", "--count", count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--processes", processes.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
     }
 

@@ -7,7 +7,7 @@ using QueueCtl.Storage;
 
 namespace QueueCtl.Cli;
 
-[Verb("worker", HelpText = "Run jobs: worker start [--count N] [--foreground] | worker stop [--timeout S] | worker list.")]
+[Verb("worker", HelpText = "Run jobs: worker start [--count N] [--processes P] [--foreground] | worker stop [--timeout S] | worker list.")]
 internal sealed class WorkerOptions : DataOptions
 {
     [Value(0, MetaName = "action", Required = true, HelpText = "start, stop or list.")]
@@ -15,6 +15,9 @@ internal sealed class WorkerOptions : DataOptions
 
     [Option("count", MetaValue = "N", HelpText = "start: how many workers (default 1).")]
     public int Count { get; set; } = 1;
+
+    [Option("processes", MetaValue = "P", HelpText = "start: spread the workers over P background processes (default 1: one process and one index for all; P = N gives each worker its own process, so one crash takes down one worker).")]
+    public int Processes { get; set; } = 1;
 
     [Option("foreground", HelpText = "start: stay attached; Ctrl-C or SIGTERM stops after the current jobs.")]
     public bool Foreground { get; set; }
@@ -25,8 +28,8 @@ internal sealed class WorkerOptions : DataOptions
     [Option("queue", MetaValue = "Q[,Q…]", Separator = ',', HelpText = "start: take jobs only from these queues (repeatable; default: every queue).")]
     public IEnumerable<string> Queue { get; set; } = [];
 
-    [Option("id", Hidden = true, HelpText = "The worker id (used by start to launch detached workers).")]
-    public string? Id { get; set; }
+    [Option("id", Hidden = true, Separator = ',', HelpText = "The worker ids, one per --count (used by start to launch detached workers).")]
+    public IEnumerable<string> Id { get; set; } = [];
 }
 
 internal static class WorkerCommand
@@ -47,21 +50,38 @@ internal static class WorkerCommand
         {
             throw Failure.Usage("--count must be from 1 to 256.");
         }
-        if (options.Id is not null && (!WorkerId.IsValid(options.Id) || options.Count != 1))
+        if (options.Processes < 1 || options.Processes > options.Count || options.Foreground && options.Processes != 1)
         {
-            throw Failure.Usage("--id takes one valid id, with --count 1.");
+            throw Failure.Usage(options.Foreground
+                ? "--processes does not go with --foreground: a foreground start runs its workers in its own process."
+                : "--processes must be from 1 to the --count of workers.");
+        }
+        var given = options.Id.ToList();
+        if (given.Count > 0 && (given.Any(id => !WorkerId.IsValid(id)) || given.Distinct(StringComparer.Ordinal).Count() != options.Count))
+        {
+            throw Failure.Usage("--id takes one valid id per worker of --count.");
         }
         var queues = Queues(options);
         var home = options.ResolveHomeCreatedOnFirstUse();
         home.EnsureCreated();
-        var ids = options.Id is not null ? [options.Id] : Enumerable.Range(0, options.Count).Select(_ => WorkerId.New()).ToList();
+        var ids = given.Count > 0 ? given : Enumerable.Range(0, options.Count).Select(_ => WorkerId.New()).ToList();
         if (options.Foreground)
         {
-            using var detachedLog = WorkerLog.ForDetached(home, ids, console.Clock);
-            return WorkerHost.Run(home, ids, (TextWriter?)detachedLog ?? console.Out, console.Clock, queues);
+            var detachedLogs = WorkerLog.ForDetached(home, ids, console.Clock);
+            try
+            {
+                return WorkerHost.Run(home, ids, console.Out, console.Clock, queues, detachedLogs);
+            }
+            finally
+            {
+                foreach (var log in detachedLogs ?? [])
+                {
+                    log.Dispose();
+                }
+            }
         }
 
-        WorkerLauncher.Start(home, ids, TimeSpan.FromSeconds(15), console.Clock, queues);
+        WorkerLauncher.Start(home, ids, options.Processes, TimeSpan.FromSeconds(15), console.Clock, queues);
         if (options.Json)
         {
             Output.Json(console.Out, w =>

@@ -25,6 +25,9 @@ internal sealed record Candidate(string Path, string State, int Priority, DateTi
 /// A pending job waiting for its parents (enqueue --after) is held aside, keyed by the parent it
 /// waits for, and placed again only when that parent's file lands in completed/ or dead/ (watched
 /// too) or at the slow rescan: waiting children cost nothing per claim.
+/// One index serves every worker of a process (<see cref="WorkerGroup"/>): its methods take a lock,
+/// <see cref="TakeNext"/> hands a candidate to one worker only, and each worker waits on a signal
+/// of its own (<see cref="Subscribe"/>) that every change wakes.
 /// </summary>
 internal sealed class JobIndex : IDisposable
 {
@@ -51,7 +54,9 @@ internal sealed class JobIndex : IDisposable
     private readonly PriorityQueue<Candidate, DateTime> _scheduled = new();
     private readonly Dictionary<string, (DateTime RecheckAt, string State)> _unsettled = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Path, string State, bool Gone)> _changes = new();
-    private readonly SemaphoreSlim _signal = new(0);
+    private readonly object _gate = new();
+    private readonly List<SemaphoreSlim> _signals = [];
+    private DateTime _rescanAskedAt = DateTime.MinValue;
     private readonly List<FileSystemWatcher> _watchers = [];
     private readonly Dictionary<string, HashSet<string>> _waiting = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _waitingOn = new(StringComparer.Ordinal);
@@ -146,15 +151,41 @@ internal sealed class JobIndex : IDisposable
     }
 
     /// <summary>How many pending jobs wait for their parents.</summary>
-    public int Waiting => _waitingOn.Count;
+    public int Waiting
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _waitingOn.Count;
+            }
+        }
+    }
 
-    public int Count => _byPath.Count;
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _byPath.Count;
+            }
+        }
+    }
 
     /// <summary>True when this worker takes jobs of <paramref name="queue"/> (started without --queue, or with it).</summary>
     public bool Serves(string queue) => _served is null || _served.Contains(queue);
 
     /// <summary>Brings the index up to date: a rescan if one is due, then every queued change.</summary>
     public void Refresh()
+    {
+        lock (_gate)
+        {
+            RefreshLocked();
+        }
+    }
+
+    private void RefreshLocked()
     {
         if (_rescanNeeded)
         {
@@ -204,12 +235,36 @@ internal sealed class JobIndex : IDisposable
     }
 
     /// <summary>
+    /// Asks for the slow rescan when none was asked for <paramref name="every"/>: the workers that
+    /// share the index each call this, and the folders are still listed once per period.
+    /// </summary>
+    public void RequestRescanEvery(TimeSpan every, DateTime now)
+    {
+        lock (_gate)
+        {
+            if (now - _rescanAskedAt > every)
+            {
+                _rescanAskedAt = now;
+                _rescanNeeded = true;
+            }
+        }
+    }
+
+    /// <summary>
     /// The best ready candidate of a queue this worker serves and that is not paused, removed from
     /// the index; null when nothing is due. Costs one stat per queue with ready jobs while
     /// paused.d/ exists, none otherwise. <paramref name="admit"/> is asked about the head of each
     /// queue, best first, until it says yes (it takes a concurrency slot, QueueSlots).
     /// </summary>
     public Candidate? TakeNext(DateTime now, Func<Candidate, bool>? admit = null)
+    {
+        lock (_gate)
+        {
+            return TakeNextLocked(now, admit);
+        }
+    }
+
+    private Candidate? TakeNextLocked(DateTime now, Func<Candidate, bool>? admit)
     {
         PromoteDue(now);
         _heldByPause = false;
@@ -246,6 +301,14 @@ internal sealed class JobIndex : IDisposable
     /// <summary>Unparseable files that have stopped changing (path and folder state): they go to rejected/.</summary>
     public List<(string Path, string State)> TakeSettledInvalid(DateTime now)
     {
+        lock (_gate)
+        {
+            return TakeSettledInvalidLocked(now);
+        }
+    }
+
+    private List<(string Path, string State)> TakeSettledInvalidLocked(DateTime now)
+    {
         var settled = new List<(string Path, string State)>();
         foreach (var (path, (recheckAt, state)) in _unsettled.ToList())
         {
@@ -261,6 +324,14 @@ internal sealed class JobIndex : IDisposable
 
     /// <summary>When the next scheduled job or unsettled file is due, if any.</summary>
     public DateTime? NextDue()
+    {
+        lock (_gate)
+        {
+            return NextDueLocked();
+        }
+    }
+
+    private DateTime? NextDueLocked()
     {
         DateTime? next = null;
         while (_scheduled.TryPeek(out var candidate, out var at))
@@ -285,12 +356,32 @@ internal sealed class JobIndex : IDisposable
         return next;
     }
 
-    /// <summary>Waits for a file-system change, <paramref name="timeout"/>, or cancellation.</summary>
-    public async Task WaitAsync(TimeSpan timeout, CancellationToken cancel)
+    /// <summary>A worker's own wake-up signal: every change releases each one, so no worker of the process sleeps through it.</summary>
+    public SemaphoreSlim Subscribe()
+    {
+        var signal = new SemaphoreSlim(0);
+        lock (_signals)
+        {
+            _signals.Add(signal);
+        }
+        return signal;
+    }
+
+    public void Unsubscribe(SemaphoreSlim signal)
+    {
+        lock (_signals)
+        {
+            _signals.Remove(signal);
+        }
+        signal.Dispose();
+    }
+
+    /// <summary>Waits on a worker's signal (<see cref="Subscribe"/>) for a file-system change, <paramref name="timeout"/>, or cancellation.</summary>
+    public async Task WaitAsync(SemaphoreSlim signal, TimeSpan timeout, CancellationToken cancel)
     {
         try
         {
-            await _signal.WaitAsync(timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout, _time, cancel);
+            await signal.WaitAsync(timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout, _time, cancel);
         }
         catch (OperationCanceledException)
         {
@@ -299,9 +390,15 @@ internal sealed class JobIndex : IDisposable
 
     public void Wake()
     {
-        if (_signal.CurrentCount == 0)
+        lock (_signals)
         {
-            _signal.Release();
+            foreach (var signal in _signals)
+            {
+                if (signal.CurrentCount == 0)
+                {
+                    signal.Release();
+                }
+            }
         }
     }
 
@@ -311,7 +408,6 @@ internal sealed class JobIndex : IDisposable
         {
             watcher.Dispose();
         }
-        _signal.Dispose();
     }
 
     private void Changed(string path, string state, bool gone)

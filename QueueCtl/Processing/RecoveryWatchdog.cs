@@ -6,7 +6,9 @@ namespace QueueCtl.Processing;
 /// <summary>
 /// Every heartbeat interval, returns dead workers' jobs (Recovery) and now and then removes stale
 /// staging files: apart from the heartbeat, so that a slow recovery never delays a renewal. A
-/// worker that is itself fenced judges nobody until it has renewed again.
+/// worker that is itself fenced judges nobody until it has renewed again. Of the workers of one
+/// process (<see cref="WorkerGroup"/>) only the first still running scans, and never judges its
+/// siblings: they live and die with the process that runs the scan.
 /// </summary>
 internal sealed class RecoveryWatchdog(QueueHome home, string id, SettingsWatcher settings, Registration registration, Action<string> log, TimeProvider time)
 {
@@ -14,6 +16,9 @@ internal sealed class RecoveryWatchdog(QueueHome home, string id, SettingsWatche
 
     /// <summary>Where the finishes of recovered jobs are counted.</summary>
     public WorkerCounters? Counters { get; init; }
+
+    /// <summary>The workers of this process: one scan for all of them.</summary>
+    public WorkerGroup? Group { get; init; }
 
     public async Task RunAsync(JobIndex index, CancellationToken stop)
     {
@@ -23,11 +28,11 @@ internal sealed class RecoveryWatchdog(QueueHome home, string id, SettingsWatche
             try
             {
                 await Task.Delay(Timing.HeartbeatInterval(current.WorkerLeaseSeconds), time, stop);
-                if (registration.Fenced(out _))
+                if (registration.Fenced(out _) || Group is not null && !Group.LeadsRecovery(id))
                 {
                     continue;
                 }
-                var recovered = WorkerRecovery.RecoverDeadWorkers(home, current, id, time);
+                var recovered = WorkerRecovery.RecoverDeadWorkers(home, current, id, time, Group?.Members);
                 StaleFiles.CleanNowAndThen(home, time.UtcNow());
                 foreach (var job in recovered)
                 {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
+using QueueCtl.Storage;
 
 namespace QueueCtl.Processing;
 
@@ -74,8 +75,12 @@ internal sealed class RunGuard : IDisposable
     /// <summary>Why the worker runs without a guard (no bash on this host), or null.</summary>
     public string? Missing { get; private init; }
 
-    /// <summary>Starts the guard of one worker. Without bash the worker runs unguarded (it says so).</summary>
-    public static unsafe RunGuard Start(string workerId, TimeProvider time)
+    /// <summary>
+    /// Starts the guard of one worker. Without bash the worker runs unguarded (it says so). The
+    /// guard writes to <paramref name="logPath"/> when given (a worker beside others in one
+    /// process: its own log), else to the process's stderr.
+    /// </summary>
+    public static unsafe RunGuard Start(string workerId, TimeProvider time, string? logPath = null)
     {
         if (!File.Exists(Bash))
         {
@@ -87,13 +92,15 @@ internal sealed class RunGuard : IDisposable
             throw new IOException($"pipe2 failed: {System.Runtime.InteropServices.Marshal.GetLastPInvokeErrorMessage()}.");
         }
         int pid;
+        SafeFileHandle? log = null;
         try
         {
+            log = logPath is null ? null : Native.OpenAppend(logPath);
             var environment = new Dictionary<string, string>(StringComparer.Ordinal) { ["PATH"] = "/usr/bin:/bin", ["LC_ALL"] = "C", ["TZ"] = "UTC", ["QUEUECTL_GUARD"] = Script };
             pid = Spawn.StartProcess(Bash, [Bash, "--norc", "--noprofile", "-c", "eval \"$QUEUECTL_GUARD\"", "queuectl-guard", workerId], "/",
-                environment, stdin: fds[0], stdout: -1, stderr: -1);
+                environment, stdin: fds[0], stdout: -1, stderr: log is null ? -1 : (int)log.DangerousGetHandle());
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _ = Spawn.Close(fds[1]);
             throw;
@@ -101,6 +108,7 @@ internal sealed class RunGuard : IDisposable
         finally
         {
             _ = Spawn.Close(fds[0]);
+            log?.Dispose();
         }
         return new RunGuard(new FileStream(new SafeFileHandle(fds[1], ownsHandle: true), FileAccess.Write, bufferSize: 0), pid, time);
     }

@@ -10,6 +10,7 @@ namespace QueueCtl.Processing;
 /// beside its loop, which claims the best due job and runs it (<see cref="AttemptRunner"/>), and
 /// notes late finishes of runs taken back from it (<see cref="LateFinishes"/>). Graceful stop
 /// finishes the current job first; abort kills it and leaves it claimed, for recovery.
+/// The workers of one process share their index and take turns at recovery (<see cref="WorkerGroup"/>).
 /// </summary>
 internal sealed class Worker
 {
@@ -24,13 +25,19 @@ internal sealed class Worker
     private readonly QueueAdmission _admission;
     private readonly WorkerCounters _counters;
     private readonly RepeatedFailure _loopTrouble = new();
+    private readonly WorkerGroup _group;
+    private readonly string? _guardLog;
     private bool _checkOwnFolder;
 
-    public Worker(QueueHome home, string id, TextWriter log, TimeProvider time)
+    /// <param name="group">The workers of this process (one shared index); null for a worker alone.</param>
+    /// <param name="guardLog">Where the guard writes (its stderr), when not the process's own stderr.</param>
+    public Worker(QueueHome home, string id, TextWriter log, TimeProvider time, WorkerGroup? group = null, string? guardLog = null)
     {
         _home = home;
         _log = log;
         _time = time;
+        _group = group ?? new WorkerGroup();
+        _guardLog = guardLog;
         Id = id;
         _settings = new SettingsWatcher(home);
         _pause = new PauseState(home);
@@ -50,7 +57,7 @@ internal sealed class Worker
         {
             _home.EnsureCreated();
             Directory.CreateDirectory(_home.Staging);
-            guard = RunGuard.Start(Id, _time);
+            guard = RunGuard.Start(Id, _time, _guardLog);
             _registration.Guard = guard;
             if (guard.Missing is { } missing)
             {
@@ -80,18 +87,19 @@ internal sealed class Worker
         Log($"started (pid {Environment.ProcessId}, host {WorkerId.Host}, guard {guard.Pid})");
 
         using var heartbeatStop = CancellationTokenSource.CreateLinkedTokenSource(abort);
-        using var index = new JobIndex(_home, _time);
+        var index = _group.Join(Id, _home, _time);
+        var signal = index.Subscribe();
         var heartbeat = new Heartbeat(_registration, _settings, () =>
         {
             _attempts.CheckFence();
             _attempts.CheckCancel();
         }, Log, _time).RunAsync(heartbeatStop.Token);
-        var recovery = new RecoveryWatchdog(_home, Id, _settings, _registration, Log, _time) { Counters = _counters }.RunAsync(index, heartbeatStop.Token);
+        var recovery = new RecoveryWatchdog(_home, Id, _settings, _registration, Log, _time) { Counters = _counters, Group = _group }.RunAsync(index, heartbeatStop.Token);
         var counting = _counters.RunAsync(heartbeatStop.Token);
         var retention = new Retention(_home, _settings, Log, _time).RunAsync(heartbeatStop.Token);
         try
         {
-            await Loop(index, graceful, abort);
+            await Loop(index, signal, graceful, abort);
         }
         finally
         {
@@ -100,6 +108,8 @@ internal sealed class Worker
             await recovery;
             await counting;
             await retention;
+            index.Unsubscribe(signal);
+            _group.Leave(Id);
             _counters.Flush(_time.UtcNow(), final: true);
             // An abort leaves the jobs to recovery: the guard kills what is left of them first.
             guard.Close(graceful: !abort.IsCancellationRequested);
@@ -123,20 +133,15 @@ internal sealed class Worker
         Log("stopped");
     }
 
-    private async Task Loop(JobIndex index, CancellationToken graceful, CancellationToken abort)
+    private async Task Loop(JobIndex index, SemaphoreSlim signal, CancellationToken graceful, CancellationToken abort)
     {
         var claimer = new Claimer(_home, Id);
-        var lastRescan = _time.UtcNow();
         while (!graceful.IsCancellationRequested)
         {
             try
             {
                 var now = _time.UtcNow();
-                if (now - lastRescan > Timing.SafetyPoll)
-                {
-                    index.RequestRescan();
-                    lastRescan = now;
-                }
+                index.RequestRescanEvery(Timing.SafetyPoll, now); // once per period for the whole process
                 if (_checkOwnFolder)
                 {
                     // An I/O error interrupted a claim: whatever is left in our folder is finished as a failed attempt.
@@ -159,7 +164,7 @@ internal sealed class Worker
                 {
                     // `queuectl pause`: take nothing new (not even a late-valid file) until resumed.
                     TurnWorked();
-                    await index.WaitAsync(PauseState.Poll, graceful);
+                    await index.WaitAsync(signal, PauseState.Poll, graceful);
                     continue;
                 }
                 foreach (var (path, state) in index.TakeSettledInvalid(now))
@@ -179,7 +184,7 @@ internal sealed class Worker
                 {
                     // Not renewed for half a lease: another worker may soon judge this one dead. Claim
                     // nothing until the registration is renewed again.
-                    await index.WaitAsync(Timing.FencedRetry, graceful);
+                    await index.WaitAsync(signal, Timing.FencedRetry, graceful);
                     continue;
                 }
 
@@ -191,7 +196,7 @@ internal sealed class Worker
                     var wait = due is { } at ? at - _time.UtcNow() : Timing.SafetyPoll;
                     wait = _lateFinishes.Any && wait > Timing.FencedRetry ? Timing.FencedRetry : wait;
                     TurnWorked();
-                    await index.WaitAsync(wait < Timing.SafetyPoll ? wait : Timing.SafetyPoll, graceful);
+                    await index.WaitAsync(signal, wait < Timing.SafetyPoll ? wait : Timing.SafetyPoll, graceful);
                     continue;
                 }
 
@@ -238,7 +243,7 @@ internal sealed class Worker
                 }
                 _checkOwnFolder = true;
                 index.RequestRescan(restartWatchers: true);
-                await index.WaitAsync(Timing.SafetyPoll, graceful);
+                await index.WaitAsync(signal, Timing.SafetyPoll, graceful);
             }
         }
     }

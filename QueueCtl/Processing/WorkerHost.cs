@@ -6,13 +6,24 @@ namespace QueueCtl.Processing;
 /// <summary>
 /// Runs workers in this process until SIGTERM, SIGINT or SIGHUP: the first signal stops gracefully
 /// (each worker finishes its current job), a second one stops at once (jobs stay claimed and
-/// are returned by recovery).
+/// are returned by recovery). The workers share one index and one recovery scan (<see cref="WorkerGroup"/>);
+/// each keeps its own registration, heartbeat, processing folder and guard.
 /// </summary>
 internal static class WorkerHost
 {
     /// <param name="queues">The queues the workers take jobs from (`--queue`); null for every queue.</param>
-    public static int Run(QueueHome home, IReadOnlyList<string> workerIds, TextWriter log, TimeProvider time, IReadOnlyList<string>? queues = null)
+    /// <param name="workerLogs">A detached process: each worker's own log (workers/&lt;id&gt;.log), in the order of the ids; else null (all in <paramref name="log"/>).</param>
+    public static int Run(QueueHome home, IReadOnlyList<string> workerIds, TextWriter log, TimeProvider time, IReadOnlyList<string>? queues = null,
+        IReadOnlyList<TextWriter>? workerLogs = null)
     {
+        TextWriter LogOf(int i) => workerLogs?[i] ?? log;
+        void LogAll(string message)
+        {
+            foreach (var each in workerLogs ?? [log])
+            {
+                Worker.WriteLog(each, message, time);
+            }
+        }
         // Each running job blocks its worker's pool thread (one poll loop, see Spawn.Drain): keep enough ready.
         ThreadPool.GetMinThreads(out var minWorkers, out var minIo);
         ThreadPool.SetMinThreads(Math.Max(minWorkers, workerIds.Count + 4), minIo);
@@ -24,7 +35,7 @@ internal static class WorkerHost
             context.Cancel = true;
             if (Interlocked.Increment(ref signals) == 1)
             {
-                Worker.WriteLog(log, $"{context.Signal}: stopping after the current jobs (send it again to stop now)", time);
+                LogAll($"{context.Signal}: stopping after the current jobs (send it again to stop now)");
                 graceful.Cancel();
             }
             else
@@ -41,7 +52,11 @@ internal static class WorkerHost
 
         // Task.Run: a worker's loop runs a job synchronously, so started inline the first worker
         // that finds a job at once would keep the others from starting until that job ends.
-        var workers = workerIds.Select(id => Task.Run(() => new Worker(home.ForWorker(id, queues), id, log, time).RunAsync(graceful.Token, abort.Token))).ToArray();
+        // The first worker's guard writes to the process's stderr, which is that worker's log.
+        var group = new WorkerGroup();
+        var workers = workerIds.Select((id, i) => Task.Run(() =>
+            new Worker(home.ForWorker(id, queues), id, LogOf(i), time, group, i > 0 && workerLogs is not null ? WorkerLauncher.LogPath(home, id) : null)
+                .RunAsync(graceful.Token, abort.Token))).ToArray();
         try
         {
             Task.WaitAll(workers);
@@ -49,7 +64,7 @@ internal static class WorkerHost
         }
         catch (AggregateException e) when (e.InnerExceptions.All(x => x is OperationCanceledException))
         {
-            Worker.WriteLog(log, "stopped at once; running jobs are left for recovery", time);
+            LogAll("stopped at once; running jobs are left for recovery");
             return 143;
         }
         catch (AggregateException e) when (e.InnerExceptions.FirstOrDefault(x => x is Failure) is Failure failure)

@@ -4,15 +4,20 @@ using QueueCtl.Storage;
 namespace QueueCtl.Processing;
 
 /// <summary>
-/// Starts detached workers: each in its own session (setsid), stdin from /dev/null and output
-/// appended to workers/&lt;id&gt;.log, so it outlives the command and the terminal that started it.
+/// Starts detached worker processes: each in its own session (setsid), stdin from /dev/null and
+/// output appended to the log of its first worker, workers/&lt;id&gt;.log, so it outlives the command
+/// and the terminal that started it. A process runs several workers (<see cref="WorkerHost"/>),
+/// each writing its own log.
 /// </summary>
 internal static class WorkerLauncher
 {
     public static string LogPath(QueueHome home, string workerId) => Path.Combine(home.Workers, workerId + ".log");
 
-    /// <summary>Starts one detached worker per id and waits until each has registered.</summary>
-    public static void Start(QueueHome home, IReadOnlyList<string> workerIds, TimeSpan wait, TimeProvider time, IReadOnlyList<string>? queues = null)
+    /// <summary>
+    /// Starts the workers in <paramref name="processes"/> detached processes (the ids split as evenly
+    /// as can be, in order) and waits until each worker has registered.
+    /// </summary>
+    public static void Start(QueueHome home, IReadOnlyList<string> workerIds, int processes, TimeSpan wait, TimeProvider time, IReadOnlyList<string>? queues = null)
     {
         // A detached worker on a full or read-only disk could not even write its log: say it here.
         var probe = Path.Combine(home.Tmp, $".start-probe-{Environment.ProcessId}");
@@ -34,8 +39,10 @@ internal static class WorkerLauncher
             throw Failure.Operation($"Cannot start workers: the queue home cannot be written ({e.Message.TrimEnd('.')}).");
         }
 
-        foreach (var id in workerIds)
+        for (var p = 0; p < processes; p++)
         {
+            var ids = workerIds.Take((p + 1) * workerIds.Count / processes).Skip(p * workerIds.Count / processes).ToList();
+            var id = ids[0];
             var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
             start.ArgumentList.Add("-c");
             start.ArgumentList.Add("log=$1; shift; exec setsid -f \"$@\" </dev/null >>\"$log\" 2>&1");
@@ -45,7 +52,8 @@ internal static class WorkerLauncher
             {
                 start.ArgumentList.Add(part);
             }
-            foreach (var arg in new[] { "worker", "start", "--foreground", "--count", "1", "--id", id, "--home", home.Root })
+            foreach (var arg in new[] { "worker", "start", "--foreground", "--count", ids.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--id", string.Join(",", ids), "--home", home.Root })
             {
                 start.ArgumentList.Add(arg);
             }
@@ -58,7 +66,7 @@ internal static class WorkerLauncher
             launcher.WaitForExit();
             if (launcher.ExitCode != 0)
             {
-                throw Failure.Operation($"Could not start worker {id} (setsid exited with {launcher.ExitCode}).");
+                throw Failure.Operation($"Could not start worker {string.Join(", ", ids)} (setsid exited with {launcher.ExitCode}).");
             }
         }
 

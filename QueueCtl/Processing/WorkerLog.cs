@@ -16,22 +16,30 @@ internal sealed class WorkerLog(string path) : TextWriter
 
     public override Encoding Encoding => Encoding.UTF8;
 
-    /// <summary>The reopening log when stdout is that worker's log file (a detached worker), else null.</summary>
-    public static WorkerLog? ForDetached(QueueHome home, IReadOnlyList<string> workerIds, TimeProvider time)
+    /// <summary>
+    /// The reopening logs of a detached process, one per worker, when stdout is the first worker's
+    /// log (the launcher points it there); else null. Only the first one's rotation moves the
+    /// process's stdout and stderr along.
+    /// </summary>
+    public static IReadOnlyList<WorkerLog>? ForDetached(QueueHome home, IReadOnlyList<string> workerIds, TimeProvider time)
     {
-        if (workerIds.Count != 1)
-        {
-            return null;
-        }
-        var path = WorkerLauncher.LogPath(home, workerIds[0]);
+        var first = WorkerLauncher.LogPath(home, workerIds[0]);
         try
         {
-            return new FileInfo("/proc/self/fd/1").LinkTarget == path ? new WorkerLog(path) { _rotation = new WorkerLogRotation(home, path, time) } : null;
+            if (new FileInfo("/proc/self/fd/1").LinkTarget != first)
+            {
+                return null;
+            }
         }
         catch (IOException)
         {
             return null;
         }
+        return workerIds.Select((id, i) =>
+        {
+            var path = WorkerLauncher.LogPath(home, id);
+            return new WorkerLog(path) { _rotation = new WorkerLogRotation(home, path, time, ownsStdio: i == 0) };
+        }).ToList();
     }
 
     public override void Write(char value) => Write(value.ToString());

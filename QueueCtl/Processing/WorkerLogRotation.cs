@@ -10,9 +10,10 @@ namespace QueueCtl.Processing;
 /// is renamed to workers/&lt;id&gt;.log.1 (replacing the previous one) and begun again, so a worker
 /// holds at most twice the cap on disk. The process's stdout and stderr, which the launcher
 /// pointed at the old file, are pointed at the new one (dup2), so a stray write from the runtime
-/// lands in the current log too. The cap is read from config.json at most once a minute.
+/// lands in the current log too (for the first worker of a process only, <paramref name="ownsStdio"/>:
+/// they point at its log). The cap is read from config.json at most once a minute.
 /// </summary>
-internal sealed partial class WorkerLogRotation(QueueHome home, string path, TimeProvider time)
+internal sealed partial class WorkerLogRotation(QueueHome home, string path, TimeProvider time, bool ownsStdio = true)
 {
     private static readonly TimeSpan ReadCapEvery = TimeSpan.FromMinutes(1);
     private long _cap = -1;
@@ -50,6 +51,10 @@ internal sealed partial class WorkerLogRotation(QueueHome home, string path, Tim
             return false;
         }
         _size = 0;
+        if (!ownsStdio)
+        {
+            return true;
+        }
         using (var fresh = Native.OpenAppend(path))
         {
             var fd = (int)fresh.DangerousGetHandle();

@@ -13,7 +13,8 @@ namespace QueueCtl.Processing;
 /// </summary>
 internal static class WorkerRecovery
 {
-    public static List<RecoveredJob> RecoverDeadWorkers(QueueHome home, Settings settings, string? selfId, TimeProvider time)
+    /// <param name="siblings">The other workers of the caller's process: alive while the caller runs, never judged.</param>
+    public static List<RecoveredJob> RecoverDeadWorkers(QueueHome home, Settings settings, string? selfId, TimeProvider time, IReadOnlyCollection<string>? siblings = null)
     {
         var now = time.UtcNow();
         var registry = new WorkerRegistry(home);
@@ -23,7 +24,7 @@ internal static class WorkerRecovery
         var liveness = registry.Judge(settings, now);
         foreach (var record in registry.ReadAll())
         {
-            var reason = record.Id == selfId ? null : liveness.DeathReason(record);
+            var reason = record.Id == selfId || siblings?.Contains(record.Id) == true ? null : liveness.DeathReason(record);
             if (reason is null)
             {
                 live.Add(record.Id);
@@ -43,7 +44,7 @@ internal static class WorkerRecovery
         foreach (var folder in folders)
         {
             var workerId = Path.GetFileName(folder);
-            if (workerId == selfId || live.Contains(workerId) || File.Exists(registry.PathOf(workerId)) && !dead.ContainsKey(workerId))
+            if (workerId == selfId || siblings?.Contains(workerId) == true || live.Contains(workerId) || File.Exists(registry.PathOf(workerId)) && !dead.ContainsKey(workerId))
             {
                 continue; // alive, or registered between our listing and now
             }
@@ -81,7 +82,7 @@ internal static class WorkerRecovery
         // Concurrency slots (QueueSlots) of holders judged dead come back once their jobs have: a
         // holder that is not registered any more is dead too (a worker registers before it takes a
         // slot and releases every slot before it deregisters).
-        QueueSlots.ReleaseDead(home, holder => holder != selfId && !live.Contains(holder)
+        QueueSlots.ReleaseDead(home, holder => holder != selfId && siblings?.Contains(holder) != true && !live.Contains(holder)
             && (dead.ContainsKey(holder) || !File.Exists(registry.PathOf(holder)))
             && !Directory.Exists(home.ProcessingFolder(holder)));
         foreach (var workerId in dead.Keys)
