@@ -7,6 +7,7 @@ using QueueCtl.Processing;
 using QueueCtl.Retries;
 using QueueCtl.Protocol;
 using QueueCtl.Storage;
+using QueueCtl.Tests.Support;
 
 namespace QueueCtl.Tests.Time;
 
@@ -203,5 +204,39 @@ public class FakeClockTests
         var console = new CliConsole(stdout, stderr, TextReader.Null) { Clock = _clock };
         var code = Program.Run([.. args.TakeWhile(a => a != "--"), "--home", _root, .. args.SkipWhile(a => a != "--")], console);
         return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Test]
+    public void Retention_DeletesACompletedJobOnlyOnceTheFakeClockPassesItsRetention()
+    {
+        var worker = _home.ForWorker("w1");
+        var old = WriteCompleted("old", Now - TimeSpan.FromDays(7) - TimeSpan.FromMinutes(1));
+        var young = WriteCompleted("young", Now - TimeSpan.FromDays(7) + TimeSpan.FromMinutes(30));
+        using var stop = new CancellationTokenSource();
+        var run = new Retention(worker, new SettingsWatcher(worker), _ => { }, _clock).RunAsync(stop.Token);
+        try
+        {
+            _clock.Advance(TimeSpan.FromSeconds(1)); // the first pass, with the default completed-retention (7 d)
+            Eventually.True(() => !File.Exists(old), TimeSpan.FromSeconds(10), "the job finished 7 d 1 min ago deleted");
+            Assert.That(File.Exists(young), Is.True, "the job finished 6 d 23 h 30 min ago kept: it was not a candidate of that pass");
+
+            _clock.Advance(Retention.Interval + TimeSpan.FromMinutes(30)); // the next pass, 10 min later; now 7 d have passed
+            Eventually.True(() => !File.Exists(young), TimeSpan.FromSeconds(10), "deleted once the clock passed its retention");
+        }
+        finally
+        {
+            stop.Cancel();
+            Assert.That(run.Wait(TimeSpan.FromSeconds(10)), Is.True, "the retention loop ends when stopped");
+        }
+    }
+
+    private string WriteCompleted(string id, DateTime finished)
+    {
+        var path = Path.Combine(_home.StateFolder(JobState.Completed), id + ".json");
+        var t = UtcTimestamp.ToText(finished);
+        File.WriteAllText(path,
+            $$"""{"id":"{{id}}","command":"true","state":"completed","attempts":1,"max_retries":0,"created_at":"{{t}}","updated_at":"{{t}}","finished_at":"{{t}}"}""");
+        File.SetLastWriteTimeUtc(path, finished);
+        return path;
     }
 }

@@ -135,7 +135,7 @@ internal sealed class Worker
 
     private async Task Loop(JobIndex index, SemaphoreSlim signal, CancellationToken graceful, CancellationToken abort)
     {
-        var claimer = new Claimer(_home, Id);
+        var claims = new ClaimAndRun(_home, Id, _settings, _attempts, _admission, _time, Log);
         while (!graceful.IsCancellationRequested)
         {
             try
@@ -167,18 +167,7 @@ internal sealed class Worker
                     await index.WaitAsync(signal, PauseState.Poll, graceful);
                     continue;
                 }
-                foreach (var (path, state) in index.TakeSettledInvalid(now))
-                {
-                    var settled = claimer.TryClaim(path, state, _settings.Current, _time.UtcNow());
-                    if (settled.Outcome == ClaimOutcome.Rejected)
-                    {
-                        Log($"rejected {Path.GetFileName(path)}: {settled.Reason}");
-                    }
-                    if (settled.Job is { } late)
-                    {
-                        RunLate(index, late, abort); // it became valid at the last moment
-                    }
-                }
+                claims.SettleInvalid(index, now, abort);
 
                 if (_registration.Fenced(out _))
                 {
@@ -200,32 +189,7 @@ internal sealed class Worker
                     continue;
                 }
 
-                try
-                {
-                    var settings = _settings.Current;
-                    var claim = claimer.TryClaim(candidate.Path, candidate.State, settings, _time.UtcNow());
-                    if (claim.Outcome == ClaimOutcome.Rejected)
-                    {
-                        Log($"rejected {Path.GetFileName(candidate.Path)}: {claim.Reason}");
-                    }
-                    if (claim.Job is { } job && candidate.Doomed is not null)
-                    {
-                        _attempts.FinishWithoutRunning(job, abort); // a parent ended dead (enqueue --after)
-                    }
-                    else if (claim.Job is { } runnable)
-                    {
-                        _attempts.Run(runnable, abort);
-                    }
-                }
-                finally
-                {
-                    // After the finish, or at once when the claim was lost. An abort leaves the slot
-                    // to recovery, with the job: it comes back when the job does.
-                    if (!abort.IsCancellationRequested)
-                    {
-                        _admission.Release(slot);
-                    }
-                }
+                claims.Run(candidate, slot, abort);
                 TurnWorked();
             }
             catch (OperationCanceledException) when (abort.IsCancellationRequested)
@@ -248,35 +212,6 @@ internal sealed class Worker
         }
     }
 
-    /// <summary>
-    /// A dropped file that became valid between its last look and its claim: it runs only when
-    /// this worker serves its queue, that queue is not paused and has a free slot; otherwise it
-    /// goes back to pending/ under its id, unchanged but for the defaults, for the right worker.
-    /// </summary>
-    private void RunLate(JobIndex index, ClaimedJob late, CancellationToken abort)
-    {
-        var queue = late.Job.QueueName;
-        if (index.Serves(queue) && !PauseState.QueueHeld(_home, queue) && _admission.Admit(queue, late.Job.Id))
-        {
-            var slot = _admission.TakeAdmitted();
-            try
-            {
-                _attempts.Run(late, abort);
-            }
-            finally
-            {
-                if (!abort.IsCancellationRequested)
-                {
-                    _admission.Release(slot);
-                }
-            }
-            return;
-        }
-        var back = late.Job with { State = JobState.Pending, WorkerId = null, StartedAt = null, UpdatedAt = UtcTimestamp.Truncate(_time.UtcNow()) };
-        var outcome = ClaimedJob.FinishFile(_home, late.Path, back);
-        Log($"returned {late.Job.Id} to pending/ (queue {queue} is not served, paused or full here): {outcome}");
-    }
-
     /// <summary>A turn of the loop went through without an error: after a run of errors, say so once.</summary>
     private void TurnWorked()
     {
@@ -287,21 +222,5 @@ internal sealed class Worker
     }
 
     /// <summary>Writes a line to the worker's log; a log that cannot be written (a read-only disk) never stops the worker.</summary>
-    private void Log(string message) => WriteLog(_log, $"{Id} {message}", _time);
-
-    public static void WriteLog(TextWriter log, string message, TimeProvider time)
-    {
-        lock (log)
-        {
-            try
-            {
-                log.WriteLine($"{UtcTimestamp.ToText(time.UtcNow())} {LogText.Escape(message)}");
-                log.Flush();
-            }
-            catch (IOException)
-            {
-                // Nowhere to report it: the job files carry every outcome anyway.
-            }
-        }
-    }
+    private void Log(string message) => WorkerLog.WriteLine(_log, $"{Id} {message}", _time);
 }

@@ -21,7 +21,7 @@ internal static class WorkerHost
         {
             foreach (var each in workerLogs ?? [log])
             {
-                Worker.WriteLog(each, message, time);
+                WorkerLog.WriteLine(each, message, time);
             }
         }
         // Each running job blocks its worker's pool thread (one poll loop, see Spawn.Drain): keep enough ready.

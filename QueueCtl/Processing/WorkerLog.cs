@@ -1,4 +1,5 @@
 using System.Text;
+using QueueCtl.Jobs;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Processing;
@@ -67,7 +68,7 @@ internal sealed class WorkerLog(string path) : TextWriter
             }
             catch (UnauthorizedAccessException again)
             {
-                throw new IOException(again.Message, again); // the caller ignores I/O errors (Worker.WriteLog)
+                throw new IOException(again.Message, again); // the caller ignores I/O errors (WorkerLog.WriteLine)
             }
         }
         if (_rotation?.Written(bytes.Length) == true)
@@ -104,5 +105,22 @@ internal sealed class WorkerLog(string path) : TextWriter
             // The broken descriptor may fail to flush on close too: it is dropped either way.
         }
         _stream = null;
+    }
+
+    /// <summary>Writes a stamped, escaped line to a worker's log; a log that cannot be written (a read-only disk) never stops the worker.</summary>
+    public static void WriteLine(TextWriter log, string message, TimeProvider time)
+    {
+        lock (log)
+        {
+            try
+            {
+                log.WriteLine($"{UtcTimestamp.ToText(time.UtcNow())} {LogText.Escape(message)}");
+                log.Flush();
+            }
+            catch (IOException)
+            {
+                // Nowhere to report it: the job files carry every outcome anyway.
+            }
+        }
     }
 }
