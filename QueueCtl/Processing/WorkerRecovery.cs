@@ -6,9 +6,9 @@ using QueueCtl.Storage;
 namespace QueueCtl.Processing;
 
 /// <summary>
-/// Judges which workers are dead (the registry's liveness), kills what is left of their runs on
-/// this host, then hands each dead worker's folder to <see cref="Recovery.RecoverFolder"/>, which
-/// moves its files on. Safe to run from several processes at once: every move is a rename that
+/// Judges which workers are dead (the registry's liveness), takes each dead worker's files aside
+/// (<see cref="Recovery.TakeFolder"/>), kills what is left of their runs on this host, then moves
+/// the files on (<see cref="Recovery.RecoverTaken"/>). Safe to run from several processes at once: every move is a rename that
 /// only one can win.
 /// </summary>
 internal static class WorkerRecovery
@@ -49,15 +49,19 @@ internal static class WorkerRecovery
                 continue; // alive, or registered between our listing and now
             }
             var reason = dead.GetValueOrDefault(workerId) ?? $"worker {workerId} died (not registered)";
-            // Never twice at once: what is left on this host of the dead (or frozen) worker's runs
-            // dies before its jobs can run again. Its guard normally killed them already; on another
-            // host the worker's own fence did (ARCHITECTURE.md, "Liveness and fencing").
+            // Never twice at once: the files are taken aside first (the worker's own finish is
+            // fenced from then on: it finds its file gone), then what is left on this host of the
+            // dead (or frozen) worker's runs dies, and only then can its jobs run again. Its guard
+            // normally killed them already; on another host the worker's own fence did
+            // (ARCHITECTURE.md, "Liveness and fencing").
+            Directory.CreateDirectory(home.ProcessingFolder(taker));
+            var taken = Recovery.TakeFolder(home, workerId, taker);
             if (!JobProcesses.KillAll(workerId, null, Timing.RecoveryKillWait, time))
             {
+                Recovery.PutBack(home, taken, workerId);
                 continue; // a process that does not die (uninterruptible sleep): its jobs wait for the next round
             }
-            Directory.CreateDirectory(home.ProcessingFolder(taker));
-            recovered.AddRange(Recovery.RecoverFolder(home, workerId, reason, settings, now, taker));
+            recovered.AddRange(Recovery.RecoverTaken(home, taken, workerId, reason, settings, now));
             try
             {
                 Directory.Delete(folder);

@@ -6,6 +6,9 @@ using QueueCtl.Storage;
 
 namespace QueueCtl.Protocol;
 
+/// <summary>A dead worker's job file taken aside by a recoverer, with the cancel request it had, if any.</summary>
+internal sealed record TakenJob(string Path, string? Cancel);
+
 /// <summary>What recovery did with one job.</summary>
 internal sealed record RecoveredJob(string JobId, string FromWorker, string State, string Reason, string Queue = Job.DefaultQueue);
 
@@ -20,27 +23,57 @@ internal sealed record RecoveredJob(string JobId, string FromWorker, string Stat
 internal static class Recovery
 {
     /// <summary>
-    /// Finishes every job file in one worker's processing folder as a failed attempt with
-    /// <paramref name="reason"/>, each first taken into <paramref name="taker"/>'s folder when
-    /// given (recovery of another worker), or in place (a worker's own folder).
+    /// Finishes every job file in one worker's own processing folder, in place, as a failed
+    /// attempt with <paramref name="reason"/> (a worker's own folder after a claim error).
     /// </summary>
-    public static List<RecoveredJob> RecoverFolder(QueueHome home, string workerId, string reason, Settings settings, DateTime now, string? taker = null)
+    public static List<RecoveredJob> RecoverFolder(QueueHome home, string workerId, string reason, Settings settings, DateTime now)
     {
-        var recovered = new List<RecoveredJob>();
+        var taken = SafeFiles(home.ProcessingFolder(workerId))
+            .Select(found => new TakenJob(found, CancelRequests.Read(home, workerId, Path.GetFileNameWithoutExtension(found))))
+            .ToList();
+        return RecoverTaken(home, taken, workerId, reason, settings, now);
+    }
+
+    /// <summary>
+    /// Step 1 of recovering another (dead) worker's folder: takes each file into
+    /// <paramref name="taker"/>'s folder with the claim's plain rename, so of several recoverers
+    /// one wins, and from then on the dead worker's own finish finds its file gone (a late finish,
+    /// never a commit). Its runs are killed after this and before <see cref="RecoverTaken"/>.
+    /// </summary>
+    public static List<TakenJob> TakeFolder(QueueHome home, string workerId, string taker)
+    {
+        var taken = new List<TakenJob>();
         foreach (var found in SafeFiles(home.ProcessingFolder(workerId)))
         {
-            var path = found;
             // A cancel request for this job (ARCHITECTURE.md, "Cancel"): it ends dead, not retried.
             var cancel = CancelRequests.Read(home, workerId, Path.GetFileNameWithoutExtension(found));
-            if (taker is not null && taker != workerId)
+            var path = Path.Combine(home.ProcessingFolder(taker), Path.GetFileName(found));
+            if (JobMoves.Move(JobMove.Take, found, path) != MoveResult.Moved && !File.Exists(path))
             {
-                path = Path.Combine(home.ProcessingFolder(taker), Path.GetFileName(found));
-                if (JobMoves.Move(JobMove.Take, found, path) != MoveResult.Moved && !File.Exists(path))
-                {
-                    continue; // RACE: another recoverer took it first.
-                }
+                continue; // RACE: another recoverer took it first.
             }
-            var done = RecoverFile(home, path, workerId, reason, settings, now, cancel);
+            taken.Add(new TakenJob(path, cancel));
+        }
+        return taken;
+    }
+
+    /// <summary>When the runs could not be killed: the taken files go back to the dead worker's folder for the next round.</summary>
+    public static void PutBack(QueueHome home, IEnumerable<TakenJob> taken, string workerId)
+    {
+        foreach (var job in taken)
+        {
+            // RACE: a name taken meanwhile leaves the file in the taker's folder, which recovery moves on.
+            JobMoves.Move(JobMove.Place, job.Path, Path.Combine(home.ProcessingFolder(workerId), System.IO.Path.GetFileName(job.Path)));
+        }
+    }
+
+    /// <summary>Step 2: each taken file counts a failed attempt, goes back to pending/ unchanged, or finishes its move.</summary>
+    public static List<RecoveredJob> RecoverTaken(QueueHome home, IEnumerable<TakenJob> taken, string workerId, string reason, Settings settings, DateTime now)
+    {
+        var recovered = new List<RecoveredJob>();
+        foreach (var job in taken)
+        {
+            var done = RecoverFile(home, job.Path, workerId, reason, settings, now, job.Cancel);
             if (done is not null)
             {
                 recovered.Add(done);
