@@ -304,7 +304,7 @@ public class ControlVerbsTests
         var ids = Enumerable.Range(0, 30).Select(i => $"r{i:00}").ToList();
         foreach (var id in ids)
         {
-            home.Ok("enqueue", "--command", "sleep 0.1", "--id", id, "--max-retries", "3");
+            home.Ok("enqueue", "--command", "sleep 0.5", "--id", id, "--max-retries", "3");
         }
         using var worker = new ForegroundWorker(home, count: 3);
 

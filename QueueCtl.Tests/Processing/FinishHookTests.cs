@@ -45,4 +45,31 @@ public class FinishHookTests
         Assert.That(output.IndexOf("running next", StringComparison.Ordinal), Is.LessThan(output.IndexOf("hook for hangs timed out", StringComparison.Ordinal)),
             "the next job ran before the hook's timeout: the worker did not wait for the hook");
     }
+
+    [Test]
+    public void JobsSentDeadByRecoveryOrCancel_RunTheirHooksToo_InTheCliAndInAWorker()
+    {
+        using var home = new TempHome();
+        var record = Path.Combine(home.Parent, "hooks.txt");
+        home.Ok("config", "set", "on-finish", $"echo \"$QUEUECTL_JOB_ID $QUEUECTL_STATE [$QUEUECTL_EXIT_CODE]\" >> {record}");
+        void Orphan(string workerId, string jobId)
+        {
+            // A dead worker's folder (it never registered, or its registration is gone) with a running job that has no retries left.
+            Directory.CreateDirectory(home.PathOf("processing", workerId));
+            File.WriteAllText(home.PathOf("processing", workerId, jobId + ".json"),
+                $$"""{"id":"{{jobId}}","command":"true","state":"processing","attempts":0,"max_retries":0,"created_at":"2025-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00Z","worker_id":"{{workerId}}"}""");
+        }
+        Orphan("w-gone1", "orphan-cli");
+        home.Ok("enqueue", "--id", "waiting", "--delay", "1h", "--", "true");
+
+        home.Ok("recover");
+        home.Ok("cancel", "waiting");
+        Assert.That(File.ReadAllLines(record), Is.EquivalentTo(new[] { "orphan-cli dead []", "waiting dead []" }),
+            "recover and cancel wait for the hooks of the jobs they sent dead");
+
+        Orphan("w-gone2", "orphan-worker");
+        using var worker = new ForegroundWorker(home);
+        Eventually.True(() => File.ReadAllLines(record).Contains("orphan-worker dead []"), Deadline, "the worker's recovery to run the hook");
+        Assert.That(home.Ids("dead"), Is.EqualTo(new[] { "orphan-cli", "orphan-worker", "waiting" }));
+    }
 }

@@ -31,6 +31,7 @@ internal static class CancelCommand
         // A worker on another host sees the request at its next heartbeat (lease / 4, at most 5 s).
         var settle = Timing.HeartbeatInterval(ConfigStore.Load(home).WorkerLeaseSeconds) + TimeSpan.FromSeconds(5);
         var cancelled = new List<string>();
+        var deadNow = new List<Job>();
         var failed = false;
         foreach (var id in ids)
         {
@@ -41,7 +42,7 @@ internal static class CancelCommand
                 switch (stored.State)
                 {
                     case JobState.Pending or JobState.Failed:
-                        return (JobControl.CancelResting(home, stored, reason, console.Clock.UtcNow()) == TakeOutcome.Done, null);
+                        return (JobControl.CancelResting(home, stored, reason, console.Clock.UtcNow(), deadNow.Add) == TakeOutcome.Done, null);
                     case JobState.Dead when stored.Job?.LastError?.StartsWith(reason, StringComparison.Ordinal) == true:
                         return (true, null); // ours: finished by its worker, or by a recovery that took it from our folder
                     case JobState.Completed or JobState.Dead:
@@ -72,6 +73,7 @@ internal static class CancelCommand
             }
         }
         ControlIds.PrintJson(options, console, cancelled);
+        FinishHooks.RunAndWait(home, deadNow, line => console.Error.WriteLine($"queuectl: {line}"), console.Clock);
         return failed ? Failure.OperationFailed : 0;
     }
 

@@ -17,6 +17,7 @@ internal static class RecoverCommand
         var home = options.ResolveHome();
         var recovered = WorkerRecovery.RecoverDeadWorkers(home, ConfigStore.Load(home), selfId: null, console.Clock);
         var stale = StaleFiles.Clean(home, console.Clock.UtcNow());
+        FinishHooks.RunAndWait(home, recovered.Select(r => r.Final).OfType<Jobs.Job>().ToList(), line => console.Error.WriteLine($"queuectl: {line}"), console.Clock);
         if (options.Json)
         {
             Output.Json(console.Out, w =>

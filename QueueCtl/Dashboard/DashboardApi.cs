@@ -18,6 +18,9 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
 {
     private const int MaxPageSize = 500;
 
+    /// <summary>Finish hooks of jobs a cancel sent dead; their failures go to the dashboard's stderr.</summary>
+    private readonly FinishHooks _hooks = new(home, new SettingsWatcher(home), line => Console.Error.WriteLine($"queuectl dashboard: {line}"), time);
+
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
@@ -349,7 +352,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
             switch (stored.State)
             {
                 case JobState.Pending or JobState.Failed:
-                    if (JobControl.CancelResting(home, stored, reason, time.UtcNow()) == TakeOutcome.Done)
+                    if (JobControl.CancelResting(home, stored, reason, time.UtcNow(), final => _hooks.Start(final)) == TakeOutcome.Done)
                     {
                         await Done(context, id, JobState.Dead, $"{id} cancelled: dead");
                         return;

@@ -11,8 +11,10 @@ namespace QueueCtl.Processing;
 /// QUEUECTL_EXIT_CODE (empty when the job never exited) and QUEUECTL_HOME. It runs on a thread of
 /// its own: the worker claims its next job at once. Its failure or timeout (on-finish-timeout,
 /// then the hook's process group is killed) is written to the worker's log and changes nothing
-/// else. A hook is run once per finish by the worker that finished the job; a worker that dies
-/// meanwhile loses the hooks it was running (at most once).
+/// else. A hook is run once per finish by whoever committed it: the worker that finished the job,
+/// the worker (or `queuectl recover`) that recovered it from a dead worker, the `cancel` (CLI or
+/// dashboard) that sent a waiting job dead. A process that dies meanwhile loses the hooks it was
+/// running (at most once).
 /// </summary>
 internal sealed class FinishHooks(QueueHome home, SettingsWatcher settings, Action<string> log, TimeProvider time)
 {
@@ -48,6 +50,22 @@ internal sealed class FinishHooks(QueueHome home, SettingsWatcher settings, Acti
                 Interlocked.Decrement(ref _running);
             }
         });
+    }
+
+    /// <summary>For a command that ends at once (`recover`, `cancel`): runs the finished jobs' hooks and waits for them.</summary>
+    public static void RunAndWait(QueueHome home, IReadOnlyCollection<Job> finals, Action<string> log, TimeProvider time)
+    {
+        if (finals.Count == 0)
+        {
+            return;
+        }
+        var settings = new SettingsWatcher(home);
+        var hooks = new FinishHooks(home, settings, log, time);
+        foreach (var final in finals)
+        {
+            hooks.Start(final);
+        }
+        hooks.WaitForRunning(TimeSpan.FromSeconds(settings.Current.OnFinishTimeoutSeconds + 1));
     }
 
     /// <summary>Waits up to <paramref name="within"/> for running hooks (at a graceful stop).</summary>

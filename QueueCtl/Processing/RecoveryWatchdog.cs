@@ -17,6 +17,9 @@ internal sealed class RecoveryWatchdog(QueueHome home, string id, SettingsWatche
     /// <summary>Where the finishes of recovered jobs are counted.</summary>
     public WorkerCounters? Counters { get; init; }
 
+    /// <summary>Runs the finish hooks of the jobs recovery finished.</summary>
+    public FinishHooks? Hooks { get; init; }
+
     /// <summary>The workers of this process: one scan for all of them.</summary>
     public WorkerGroup? Group { get; init; }
 
@@ -38,6 +41,10 @@ internal sealed class RecoveryWatchdog(QueueHome home, string id, SettingsWatche
                 {
                     log($"recovered {job.JobId} from {job.FromWorker}: now {job.State} ({job.Reason})");
                     Counters?.Add(job.Queue, job.State);
+                    if (job.Final is { } final)
+                    {
+                        Hooks?.Start(final);
+                    }
                 }
                 if (recovered.Count > 0)
                 {

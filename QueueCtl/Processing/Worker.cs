@@ -94,7 +94,7 @@ internal sealed class Worker
             _attempts.CheckFence();
             _attempts.CheckCancel();
         }, Log, _time).RunAsync(heartbeatStop.Token);
-        var recovery = new RecoveryWatchdog(_home, Id, _settings, _registration, Log, _time) { Counters = _counters, Group = _group }.RunAsync(index, heartbeatStop.Token);
+        var recovery = new RecoveryWatchdog(_home, Id, _settings, _registration, Log, _time) { Counters = _counters, Group = _group, Hooks = _attempts.Hooks }.RunAsync(index, heartbeatStop.Token);
         var counting = _counters.RunAsync(heartbeatStop.Token);
         var retention = new Retention(_home, _settings, Log, _time).RunAsync(heartbeatStop.Token);
         try

@@ -24,7 +24,8 @@ internal static class JobControl
     /// folder, which recovery treats as a dead worker's (a file still saying pending or failed goes
     /// back unchanged; one already saying dead finishes its move).
     /// </summary>
-    public static TakeOutcome CancelResting(QueueHome home, StoredJob stored, string reason, DateTime now)
+    /// <param name="cancelled">Called with the job as it rests in dead/ (its finish hook runs for it).</param>
+    public static TakeOutcome CancelResting(QueueHome home, StoredJob stored, string reason, DateTime now, Action<Jobs.Job>? cancelled = null)
     {
         var folder = home.ProcessingFolder($"cancel-{Environment.MachineName}-{Environment.ProcessId}");
         Directory.CreateDirectory(folder);
@@ -43,7 +44,12 @@ internal static class JobControl
                 throw Failure.Operation($"Job '{stored.Id}' is not a valid job file ({read?.Error ?? "unreadable"}); nothing was changed.");
             }
             var final = Transitions.Cancelled(job with { Id = stored.Id }, reason, now);
-            return ClaimedJob.FinishFile(home, taken, final) switch
+            var outcome = ClaimedJob.FinishFile(home, taken, final);
+            if (outcome == FinishOutcome.Finished)
+            {
+                cancelled?.Invoke(final);
+            }
+            return outcome switch
             {
                 FinishOutcome.Finished => TakeOutcome.Done,
                 FinishOutcome.Fenced => TakeOutcome.Moved, // RACE: a worker's recovery took it out of our folder: look again.

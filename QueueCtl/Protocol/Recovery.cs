@@ -10,7 +10,8 @@ namespace QueueCtl.Protocol;
 internal sealed record TakenJob(string Path, string? Cancel);
 
 /// <summary>What recovery did with one job.</summary>
-internal sealed record RecoveredJob(string JobId, string FromWorker, string State, string Reason, string Queue = Job.DefaultQueue);
+/// <param name="Final">The job as it now rests, when recovery finished it (its finish hook runs for it).</param>
+internal sealed record RecoveredJob(string JobId, string FromWorker, string State, string Reason, string Queue = Job.DefaultQueue, Job? Final = null);
 
 /// <summary>
 /// Moves on the job files of a dead worker's folder (Processing/WorkerRecovery judges which
@@ -115,7 +116,7 @@ internal static class Recovery
                 : Transitions.CancelledRun(job, new AttemptResult(null, reason, job.StartedAt ?? now, now),
                     $"{cancel}; its worker {workerId} died before it ended ({reason})", workerId, settings);
             return ClaimedJob.FinishFile(home, path, cancelled) == FinishOutcome.Finished
-                ? new RecoveredJob(job.Id, workerId, JobState.Dead, cancel, job.QueueName)
+                ? new RecoveredJob(job.Id, workerId, JobState.Dead, cancel, job.QueueName, cancelled)
                 : null;
         }
 
@@ -130,14 +131,14 @@ internal static class Recovery
         {
             // The worker had written the final state and died before the rename: finish its move.
             return ClaimedJob.MoveToState(home, path, job) == FinishOutcome.Finished
-                ? new RecoveredJob(job.Id, workerId, job.State, "finished before the worker died", job.QueueName)
+                ? new RecoveredJob(job.Id, workerId, job.State, "finished before the worker died", job.QueueName, job)
                 : null;
         }
 
         var result = new AttemptResult(null, reason, job.StartedAt ?? now, now);
         var final = Transitions.Finished(job, result, workerId, settings);
         return ClaimedJob.FinishFile(home, path, final) == FinishOutcome.Finished
-            ? new RecoveredJob(job.Id, workerId, final.State, reason, job.QueueName)
+            ? new RecoveredJob(job.Id, workerId, final.State, reason, job.QueueName, final)
             : null;
     }
 
