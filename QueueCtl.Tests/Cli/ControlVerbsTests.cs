@@ -48,7 +48,8 @@ public class ControlVerbsTests
     public void WaitQueue_Default_WaitsForEveryUnfinishedJob_AnotherQueueHasNone()
     {
         using var home = new TempHome(inProcess: false);
-        home.Ok("enqueue", "--command", "sleep 0.3", "--id", "q1");
+        // q1 runs first and outlasts the start of `wait` (which reports only jobs unfinished when it starts).
+        home.Ok("enqueue", "--command", "sleep 2.5", "--id", "q1");
         home.Ok("enqueue", "--command", "exit 3", "--id", "q2", "--max-retries", "0");
 
         var empty = home.Run("wait", "--queue", "nightly", "--timeout", "5s");

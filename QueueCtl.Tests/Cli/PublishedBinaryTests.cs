@@ -8,6 +8,7 @@ namespace QueueCtl.Tests.Cli;
 /// must not break CommandLineParser's verbs or the source-generated JSON. Drives every verb once.
 /// </summary>
 [Category("EndToEnd")]
+[NonParallelizable] // publishes queuectl: CPU-bound
 public class PublishedBinaryTests
 {
     [Test]

@@ -7,6 +7,7 @@ namespace QueueCtl.Tests.Cli;
 /// still rebuild after a file is written in place, as an editor or `git checkout` does, and after a
 /// file is added, without being told a new mtime. Runs on a copy of the sources in a temp folder.
 /// </summary>
+[NonParallelizable] // builds queuectl: CPU-bound, and a timing of its own
 public class WrapperFreshnessTests
 {
     [Test]

@@ -7,6 +7,7 @@ namespace QueueCtl.Tests.Cli;
 /// nothing changed, and again after a source change. Runs on a copy of the sources in a temp folder.
 /// </summary>
 [Category("EndToEnd")]
+[NonParallelizable] // builds queuectl: CPU-bound
 public class WrapperScriptTests
 {
     [Test]

@@ -13,6 +13,7 @@ namespace QueueCtl.Tests.Dashboard;
 /// written to QueueCtl.Tests/Browser/dashboard.png.
 /// </summary>
 [Category("EndToEnd")]
+[NonParallelizable] // a real Chromium: CPU-bound
 public class DashboardBrowserOverTimeTests
 {
     [Test]

@@ -10,6 +10,7 @@ namespace QueueCtl.Tests.Dashboard;
 /// changing live, retries a dead job, and saves a screenshot.
 /// </summary>
 [Category("EndToEnd")]
+[NonParallelizable] // a real Chromium: CPU-bound
 public class DashboardBrowserTests
 {
     [Test]

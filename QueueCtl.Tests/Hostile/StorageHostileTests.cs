@@ -5,6 +5,7 @@ namespace QueueCtl.Tests.Hostile;
 
 /// <summary>Hostile and unlucky input (issue 15): a clear sentence or correct handling, nothing lost, no stack trace.</summary>
 [Category("EndToEnd")]
+[NonParallelizable] // remounts folders read-only
 public class StorageHostileTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);

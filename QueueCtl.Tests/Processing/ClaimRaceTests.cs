@@ -4,6 +4,7 @@ namespace QueueCtl.Tests.Processing;
 
 /// <summary>The claim under real contention: several worker processes, thousands of jobs.</summary>
 [Category("EndToEnd")]
+[NonParallelizable] // 5,000 jobs on 4 workers: CPU-bound
 public class ClaimRaceTests
 {
     [Test]

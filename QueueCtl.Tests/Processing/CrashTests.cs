@@ -4,6 +4,7 @@ namespace QueueCtl.Tests.Processing;
 
 /// <summary>kill -9 at any moment: nothing lost, nothing in two places, every job reaches completed or dead.</summary>
 [Category("EndToEnd")]
+[NonParallelizable] // short leases, kill -9 chaos: a loaded machine would judge live workers dead
 public class CrashTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);

@@ -4,6 +4,7 @@ namespace QueueCtl.Tests.Processing;
 
 /// <summary>A home on a small tmpfs that the test fills up: workers say what happened and lose no result.</summary>
 [Category("EndToEnd")]
+[NonParallelizable] // mounts a tmpfs
 public class DiskFullTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);

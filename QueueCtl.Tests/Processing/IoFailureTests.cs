@@ -4,6 +4,7 @@ namespace QueueCtl.Tests.Processing;
 
 /// <summary>A read-only home or a vanished folder: one clear error on the CLI; a worker keeps its job.</summary>
 [Category("EndToEnd")]
+[NonParallelizable] // short leases while the file system fails
 public class IoFailureTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);

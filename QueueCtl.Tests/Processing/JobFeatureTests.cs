@@ -6,6 +6,7 @@ namespace QueueCtl.Tests.Processing;
 
 /// <summary>Timeouts, scheduling, logs and the log size cap, with real workers.</summary>
 [Category("EndToEnd")]
+[NonParallelizable] // asserts a scheduled start within 500 ms
 public class JobFeatureTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);

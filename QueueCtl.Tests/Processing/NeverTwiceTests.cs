@@ -9,6 +9,7 @@ namespace QueueCtl.Tests.Processing;
 /// writes `overlap` if it finds one, then `start PID`, sleeps, and writes `end PID`.
 /// </summary>
 [Category("EndToEnd")]
+[NonParallelizable] // short leases and fences: a loaded machine would judge live workers dead
 public class NeverTwiceTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(40);

@@ -9,6 +9,7 @@ namespace QueueCtl.Tests.Storage;
 /// place, fsync of the folder. A crash at any point leaves either the old or the new file.
 /// </summary>
 [Category("EndToEnd")]
+[NonParallelizable] // strace of a worker: slow and timing-sensitive under load
 public partial class DurabilityTests
 {
     [GeneratedRegex(@"openat\(AT_FDCWD, ""(?<path>[^""]+)"", [^)]*\) = (?<fd>\d+)")]
