@@ -47,6 +47,9 @@ internal sealed class JobIndex : IDisposable
 
     private readonly QueueHome _home;
     private readonly TimeProvider _time;
+    private static readonly string[] ClaimableStates = [JobState.Pending, JobState.Failed];
+    private const int LargeBacklog = 10_000;
+    private bool _loadedOnce;
     private readonly Dictionary<string, Candidate> _byPath = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SortedSet<Candidate>> _ready = new(StringComparer.Ordinal);
     private readonly HashSet<string>? _served;
@@ -425,25 +428,46 @@ internal sealed class JobIndex : IDisposable
         {
             StartWatchers();
         }
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var state in new[] { JobState.Pending, JobState.Failed })
+        // Removals are found by counting, not by a set of every name: with 200,000 pending jobs a
+        // set of paths is ~40 MB of garbage every rescan. Only when a removal event was missed
+        // (fewer known paths listed than the index holds) is the folder listed again into a set.
+        var expected = _byPath.Count + _unsettled.Count;
+        var known = 0;
+        foreach (var state in ClaimableStates)
         {
             foreach (var path in Directory.EnumerateFiles(_home.StateFolder(state)))
             {
-                seen.Add(path);
-                if (!_byPath.ContainsKey(path) && !_unsettled.ContainsKey(path))
+                if (_byPath.ContainsKey(path) || _unsettled.ContainsKey(path))
+                {
+                    known++;
+                }
+                else
                 {
                     Load(path, state);
                 }
             }
         }
-        foreach (var path in _byPath.Keys.Where(p => !seen.Contains(p)).ToList())
+        if (known < expected)
         {
-            Remove(path);
+            var seen = new HashSet<string>(ClaimableStates.SelectMany(state => Directory.EnumerateFiles(_home.StateFolder(state))), StringComparer.Ordinal);
+            foreach (var path in _byPath.Keys.Where(p => !seen.Contains(p)).ToList())
+            {
+                Remove(path);
+            }
+            foreach (var path in _unsettled.Keys.Where(p => !seen.Contains(p)).ToList())
+            {
+                _unsettled.Remove(path);
+            }
         }
-        foreach (var path in _unsettled.Keys.Where(p => !seen.Contains(p)).ToList())
+        if (!_loadedOnce)
         {
-            _unsettled.Remove(path);
+            _loadedOnce = true;
+            if (_byPath.Count > LargeBacklog)
+            {
+                // The first load of a large backlog leaves its parse garbage in the heap: give it
+                // back to the system once, instead of holding the peak for the worker's life.
+                GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            }
         }
         foreach (var child in _waitingOn.Keys.ToList())
         {
@@ -569,7 +593,9 @@ internal sealed class JobIndex : IDisposable
             {
                 job = JobJson.Deserialize(bytes);
             }
-            return new Candidate(path, state, job.EffectivePriority, job.CreatedAt, job.NotBefore, job.QueueName, job.After);
+            // One string per queue name, not one per job (200,000 copies of "default" otherwise).
+            var queue = job.QueueName == Job.DefaultQueue ? Job.DefaultQueue : string.Intern(job.QueueName);
+            return new Candidate(path, state, job.EffectivePriority, job.CreatedAt, job.NotBefore, queue, job.After);
         }
         catch (Exception e) when (e is Failure or JsonException)
         {
