@@ -481,12 +481,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
             var q = counts.Queues.GetValueOrDefault(name) ?? new PerQueue();
             w.WriteStartObject();
             w.WriteString("name", name);
-            w.WriteNumber("pending", q.Pending);
-            w.WriteNumber("ready", q.Ready);
-            w.WriteNumber("scheduled", q.Scheduled);
-            w.WriteNumber("waiting", q.Waiting);
-            w.WriteNumber("processing", q.Processing);
-            w.WriteNumber("failed", q.Failed);
+            q.WriteCounts(w);
             if (settings.LimitOf(name) is { } limit)
             {
                 w.WriteNumber("concurrency", limit);

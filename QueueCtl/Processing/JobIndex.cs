@@ -45,10 +45,14 @@ internal sealed class JobIndex : IDisposable
         return byAge != 0 ? byAge : string.CompareOrdinal(a.Path, b.Path);
     });
 
+    /// <summary>The folders the index holds: where a worker claims from.</summary>
+    private static readonly string[] ClaimableStates = [JobState.Pending, JobState.Failed];
+
+    /// <summary>A first load of more jobs than this compacts the heap once (Rescan).</summary>
+    private const int LargeBacklog = 10_000;
+
     private readonly QueueHome _home;
     private readonly TimeProvider _time;
-    private static readonly string[] ClaimableStates = [JobState.Pending, JobState.Failed];
-    private const int LargeBacklog = 10_000;
     private bool _loadedOnce;
     private readonly Dictionary<string, Candidate> _byPath = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SortedSet<Candidate>> _ready = new(StringComparer.Ordinal);
@@ -88,7 +92,7 @@ internal sealed class JobIndex : IDisposable
         }
         _watchers.Clear();
         _watchersBroken = false;
-        foreach (var state in new[] { JobState.Pending, JobState.Failed })
+        foreach (var state in ClaimableStates)
         {
             var folder = _home.StateFolder(state);
             if (!Directory.Exists(folder))

@@ -8,8 +8,8 @@ namespace QueueCtl.Processing;
 /// <summary>
 /// Judges which workers are dead (the registry's liveness), takes each dead worker's files aside
 /// (<see cref="Recovery.TakeFolder"/>), kills what is left of their runs on this host, then moves
-/// the files on (<see cref="Recovery.RecoverTaken"/>). Safe to run from several processes at once: every move is a rename that
-/// only one can win.
+/// the files on (<see cref="Recovery.RecoverTaken"/>). Safe to run from several processes at
+/// once: every move is a rename that only one can win.
 /// </summary>
 internal static class WorkerRecovery
 {

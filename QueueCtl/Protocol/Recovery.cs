@@ -27,13 +27,8 @@ internal static class Recovery
     /// Finishes every job file in one worker's own processing folder, in place, as a failed
     /// attempt with <paramref name="reason"/> (a worker's own folder after a claim error).
     /// </summary>
-    public static List<RecoveredJob> RecoverFolder(QueueHome home, string workerId, string reason, Settings settings, DateTime now)
-    {
-        var taken = SafeFiles(home.ProcessingFolder(workerId))
-            .Select(found => new TakenJob(found, CancelRequests.Read(home, workerId, Path.GetFileNameWithoutExtension(found))))
-            .ToList();
-        return RecoverTaken(home, taken, workerId, reason, settings, now);
-    }
+    public static List<RecoveredJob> RecoverFolder(QueueHome home, string workerId, string reason, Settings settings, DateTime now) =>
+        RecoverTaken(home, JobsIn(home, workerId).ToList(), workerId, reason, settings, now);
 
     /// <summary>
     /// Step 1 of recovering another (dead) worker's folder: takes each file into
@@ -44,19 +39,25 @@ internal static class Recovery
     public static List<TakenJob> TakeFolder(QueueHome home, string workerId, string taker)
     {
         var taken = new List<TakenJob>();
-        foreach (var found in SafeFiles(home.ProcessingFolder(workerId)))
+        foreach (var found in JobsIn(home, workerId))
         {
-            // A cancel request for this job (ARCHITECTURE.md, "Cancel"): it ends dead, not retried.
-            var cancel = CancelRequests.Read(home, workerId, Path.GetFileNameWithoutExtension(found));
-            var path = Path.Combine(home.ProcessingFolder(taker), Path.GetFileName(found));
-            if (JobMoves.Move(JobMove.Take, found, path) != MoveResult.Moved && !File.Exists(path))
+            var path = Path.Combine(home.ProcessingFolder(taker), Path.GetFileName(found.Path));
+            if (JobMoves.Move(JobMove.Take, found.Path, path) != MoveResult.Moved && !File.Exists(path))
             {
                 continue; // RACE: another recoverer took it first.
             }
-            taken.Add(new TakenJob(path, cancel));
+            taken.Add(found with { Path = path });
         }
         return taken;
     }
+
+    /// <summary>
+    /// The job files in a worker's folder, each with its cancel request (ARCHITECTURE.md,
+    /// "Cancel"): a cancelled job ends dead, not retried.
+    /// </summary>
+    private static IEnumerable<TakenJob> JobsIn(QueueHome home, string workerId) =>
+        SafeFiles(home.ProcessingFolder(workerId))
+            .Select(found => new TakenJob(found, CancelRequests.Read(home, workerId, Path.GetFileNameWithoutExtension(found))));
 
     /// <summary>When the runs could not be killed: the taken files go back to the dead worker's folder for the next round.</summary>
     public static void PutBack(QueueHome home, IEnumerable<TakenJob> taken, string workerId)
@@ -64,7 +65,7 @@ internal static class Recovery
         foreach (var job in taken)
         {
             // RACE: a name taken meanwhile leaves the file in the taker's folder, which recovery moves on.
-            JobMoves.Move(JobMove.Place, job.Path, Path.Combine(home.ProcessingFolder(workerId), System.IO.Path.GetFileName(job.Path)));
+            JobMoves.Move(JobMove.Place, job.Path, Path.Combine(home.ProcessingFolder(workerId), Path.GetFileName(job.Path)));
         }
     }
 

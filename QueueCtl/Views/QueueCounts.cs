@@ -24,6 +24,17 @@ internal sealed class PerQueue
     public int? Limit { get; set; }
     /// <summary>Its held concurrency slots (QueueSlots): jobs admitted and not yet released; 0 without a limit.</summary>
     public int Running { get; set; }
+
+    /// <summary>The counts as JSON properties (status --json's queues, the dashboard's /api/queues).</summary>
+    public void WriteCounts(System.Text.Json.Utf8JsonWriter w)
+    {
+        w.WriteNumber("pending", Pending);
+        w.WriteNumber("ready", Ready);
+        w.WriteNumber("scheduled", Scheduled);
+        w.WriteNumber("waiting", Waiting);
+        w.WriteNumber("processing", Processing);
+        w.WriteNumber("failed", Failed);
+    }
 }
 
 /// <summary>
@@ -71,12 +82,7 @@ internal sealed record QueueCounts(
         foreach (var (name, counts) in Queues)
         {
             w.WriteStartObject(name);
-            w.WriteNumber("pending", counts.Pending);
-            w.WriteNumber("ready", counts.Ready);
-            w.WriteNumber("scheduled", counts.Scheduled);
-            w.WriteNumber("waiting", counts.Waiting);
-            w.WriteNumber("processing", counts.Processing);
-            w.WriteNumber("failed", counts.Failed);
+            counts.WriteCounts(w);
             if (counts.Limit is { } limit)
             {
                 w.WriteNumber("limit", limit);
