@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using QueueCtl.Tests.Cli;
 using QueueCtl.Tests.Support;
 
 namespace QueueCtl.Tests.Dashboard;
@@ -19,15 +17,7 @@ public class DashboardBrowserOverTimeTests
     [Test]
     public void Browser_DrawsChartsPausesSearchesCancels_AndPollsPolitely()
     {
-        var browserDir = Path.Combine(WrapperScriptTests.FindRepoRoot(), "QueueCtl.Tests", "Browser");
-        if (!File.Exists("/usr/bin/chromium") || !Directory.Exists(Path.Combine(browserDir, "node_modules", "playwright-core")))
-        {
-            if (Environment.GetEnvironmentVariable("CI") == "true")
-            {
-                Assert.Fail("CI must have chromium and playwright-core (.ci/run installs them).");
-            }
-            Assert.Ignore("Needs Debian's chromium and `npm ci` in QueueCtl.Tests/Browser (.ci/run does both).");
-        }
+        var browserDir = BrowserScript.FolderOrIgnore();
 
         using var home = new TempHome(inProcess: false);
         home.Ok("config", "set", "queue.mail.concurrency", "4");
@@ -40,25 +30,15 @@ public class DashboardBrowserOverTimeTests
         var screenshot = Path.Combine(browserDir, "dashboard.png");
         var fresh = Path.Combine(TestContext.CurrentContext.WorkDirectory, "dashboard-over-time.png");
 
-        var start = new ProcessStartInfo("node", [Path.Combine(browserDir, "dashboard-over-time.mjs")])
+        var run = BrowserScript.Run(browserDir, "dashboard-over-time.mjs", new Dictionary<string, string>
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = browserDir,
-            Environment = { ["DASHBOARD_URL"] = dashboard.Url, ["DASHBOARD_TOKEN"] = dashboard.Token, ["SCREENSHOT"] = fresh },
-        };
-        using var node = Process.Start(start)!;
-        var stdout = node.StandardOutput.ReadToEndAsync();
-        var stderr = node.StandardError.ReadToEndAsync();
-        if (!node.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            node.Kill(entireProcessTree: true);
-            Assert.Fail("The browser test did not finish within 2 minutes.");
-        }
-        TestContext.Out.WriteLine(stdout.Result);
+            ["DASHBOARD_URL"] = dashboard.Url,
+            ["DASHBOARD_TOKEN"] = dashboard.Token,
+            ["SCREENSHOT"] = fresh,
+        });
 
-        Assert.That(node.ExitCode, Is.EqualTo(0), stdout.Result + stderr.Result);
-        Assert.That(stdout.Result, Does.Contain("charts drawn").And.Contain("queue paused from the page").And.Contain("search narrowed the list")
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Stdout + run.Stderr);
+        Assert.That(run.Stdout, Does.Contain("charts drawn").And.Contain("queue paused from the page").And.Contain("search narrowed the list")
             .And.Contain("cancel confirmed and reported").And.Contain("no polling while hidden").And.Contain("one request in flight"));
         Assert.That(File.Exists(home.PathOf("paused.d", "mail")), Is.True, "the pause button turned the switch on");
         Assert.That(home.Ids("dead"), Is.EqualTo(new[] { "report-1" }), "the cancel button cancelled");
