@@ -201,7 +201,10 @@ internal sealed class JobIndex : IDisposable
         }
         while (_changes.TryDequeue(out var change))
         {
-            if (change.Gone)
+            // RACE: a removal event can arrive after the same name was written again (a failed
+            // job claimed, then finished back into failed/) and after a rescan loaded the new
+            // file: the event is stale when the file is there, so it is loaded, not dropped.
+            if (change.Gone && !File.Exists(change.Path))
             {
                 Remove(change.Path);
                 _unsettled.Remove(change.Path);
