@@ -69,7 +69,7 @@ internal static class ListCommand
         var store = new JobStore(options.ResolveHome());
         var states = options.State is null ? JobState.All : [options.State];
         // The page costs its own files, not the history's (JobPage): names give the order, only the page is read.
-        var page = JobPage.Take(store, states, filter, options.Newest, offset: 0, limit);
+        var page = JobPage.Take(store, states, filter, options.Newest, offset: 0, limit, console.Clock.UtcNow());
         var jobs = page.Jobs;
         var more = page.Total is { } total ? total - jobs.Count : page.More ? (int?)null : 0;
 

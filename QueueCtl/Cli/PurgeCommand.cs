@@ -37,18 +37,19 @@ internal static class PurgeCommand
             .ToList();
 
         var purged = new List<string>();
+        var aside = Path.Combine(home.Tmp, $"purge-{Environment.ProcessId}");
         foreach (var stored in chosen)
         {
             if (!options.DryRun)
             {
-                try
+                // Taken aside by a rename first (the finished index hears of it), then deleted.
+                Directory.CreateDirectory(aside);
+                var taken = Path.Combine(aside, Path.GetFileName(stored.Path));
+                if (!Retirement.TakeAside(stored.Path, taken))
                 {
-                    File.Delete(stored.Path);
+                    continue; // RACE: retried, removed or retired by someone else first.
                 }
-                catch (DirectoryNotFoundException)
-                {
-                    continue;
-                }
+                File.Delete(taken);
                 var logs = Path.Combine(home.Logs, stored.Id);
                 if (Directory.Exists(logs))
                 {
@@ -56,6 +57,10 @@ internal static class PurgeCommand
                 }
             }
             purged.Add(stored.Id);
+        }
+        if (Directory.Exists(aside))
+        {
+            Directory.Delete(aside);
         }
 
         if (options.Json)

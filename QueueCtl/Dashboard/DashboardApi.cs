@@ -180,7 +180,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
         var offset = int.TryParse(query["offset"], out var o) && o >= 0 ? o : 0;
         var limit = int.TryParse(query["limit"], out var l) && l > 0 ? Math.Min(l, MaxPageSize) : 50;
         // Only the page's files are read (JobPage); with a filter, files in order until the page is full.
-        var page = JobPage.Take(new JobStore(home), [state], filter, newest, offset, limit);
+        var page = JobPage.Take(new JobStore(home), [state], filter, newest, offset, limit, time.UtcNow());
         await Json(context, w =>
         {
             w.WriteStartObject();

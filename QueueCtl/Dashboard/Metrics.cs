@@ -48,7 +48,7 @@ internal static class Metrics
         // QueueStats.Recent) and the unfinished jobs'; _sum and _count from the workers' counters, so they never go down.
         var durations = new List<double>();
         var store = new JobStore(home);
-        foreach (var stored in QueueStats.Recent(store).Jobs.Concat(store.ReadAll(JobState.Processing)).Concat(store.ReadAll(JobState.Failed)))
+        foreach (var stored in QueueStats.Recent(store, now).Jobs.Concat(store.ReadAll(JobState.Processing)).Concat(store.ReadAll(JobState.Failed)))
         {
             foreach (var attempt in stored.Job?.History ?? [])
             {

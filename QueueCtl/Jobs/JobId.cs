@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace QueueCtl.Jobs;
@@ -19,4 +20,24 @@ internal static partial class JobId
     /// </summary>
     public static string New(DateTime utc) =>
         $"{utc:yyyyMMdd-HHmmss-fff}-{Guid.NewGuid().ToString("N")[..8]}";
+
+    /// <summary>The creation time in an id made by <see cref="JobId.New"/> (yyyyMMdd-HHmmss-fff-xxxxxxxx), else null.</summary>
+    public static DateTime? TimeOf(string id)
+    {
+        if (id.Length != 28 || id[8] != '-' || id[15] != '-' || id[19] != '-')
+        {
+            return null;
+        }
+        foreach (var c in id.AsSpan(20))
+        {
+            if (!char.IsAsciiHexDigitLower(c))
+            {
+                return null;
+            }
+        }
+        return DateTime.TryParseExact(id.AsSpan(0, 19), "yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture,
+            DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var time)
+            ? time
+            : null;
+    }
 }

@@ -97,6 +97,7 @@ internal sealed class Worker
         var recovery = new RecoveryWatchdog(_home, Id, _settings, _registration, Log, _time) { Counters = _counters, Group = _group, Hooks = _attempts.Hooks }.RunAsync(index, heartbeatStop.Token);
         var counting = _counters.RunAsync(heartbeatStop.Token);
         var retention = new Retention(_home, _settings, Log, _time).RunAsync(heartbeatStop.Token);
+        var indexUpkeep = new IndexUpkeep(_home, Log, _time).RunAsync(heartbeatStop.Token);
         try
         {
             await Loop(index, signal, graceful, abort);
@@ -108,6 +109,7 @@ internal sealed class Worker
             await recovery;
             await counting;
             await retention;
+            await indexUpkeep;
             index.Unsubscribe(signal);
             _group.Leave(Id);
             _counters.Flush(_time.UtcNow(), final: true);

@@ -41,6 +41,7 @@ internal static class WorkerRecovery
         // as a claim: of several recoverers (every worker runs recovery) exactly one gets it, also
         // where the file system has no RENAME_EXCHANGE to fence the rewrite (GlusterFS).
         var taker = selfId ?? $"recover-{WorkerId.Host}-{Environment.ProcessId}";
+        var diedMidWork = dead.Count > 0;
         foreach (var folder in folders)
         {
             var workerId = Path.GetFileName(folder);
@@ -62,6 +63,7 @@ internal static class WorkerRecovery
                 continue; // a process that does not die (uninterruptible sleep): its jobs wait for the next round
             }
             recovered.AddRange(Recovery.RecoverTaken(home, taken, workerId, reason, settings, now));
+            diedMidWork = true;
             try
             {
                 Directory.Delete(folder);
@@ -89,6 +91,12 @@ internal static class WorkerRecovery
         QueueSlots.ReleaseDead(home, holder => holder != selfId && siblings?.Contains(holder) != true && !live.Contains(holder)
             && (dead.ContainsKey(holder) || !File.Exists(registry.PathOf(holder)))
             && !Directory.Exists(home.ProcessingFolder(holder)));
+        if (diedMidWork)
+        {
+            // It may have died between a move into completed/ or dead/ and its ledger line: the
+            // finished index is rebuilt from the folders by the next reader or upkeep.
+            new FinishedIndex(home).Invalidate();
+        }
         foreach (var workerId in dead.Keys)
         {
             if (!Directory.Exists(home.ProcessingFolder(workerId)))

@@ -36,6 +36,10 @@ namespace QueueCtl.Protocol;
  *            as dead (JobControl.CancelResting). A running job: processing/<worker>/<id>.cancel is
  *            written beside it; its worker (or recovery) finishes it as dead (CancelRequests).
  *   remove   plain rename into tmp/remove-<pid>/ (the commit), fsync of the folder it left, delete.
+ *   ledger   after every move into or out of completed/ or dead/, one line in the mover's ledger
+ *            (FinishedLedger), read by the finished index (FinishedIndex: counts and pages without
+ *            listing those folders). A crash between the move and the line leaves the index short
+ *            of one change until its doubt rule or a rebuild finds it; the folders stay the truth.
  *
  * Tolerated races (each marked `// RACE:` where it is caught; every other errno is fatal):
  *   ENOENT   the source was renamed first by another claimer, recoverer, cancel or retry: "lost".
@@ -77,6 +81,7 @@ internal static class JobMoves
         var result = Renames.Move(source, destination, noReplace: kind is JobMove.Place or JobMove.Commit);
         if (result == MoveResult.Moved)
         {
+            FinishedLedger.Moved(source, destination); // after the move: every ledger line is a real change
             if (kind == JobMove.Commit)
             {
                 Native.FsyncDirectory(Path.GetDirectoryName(destination)!);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using QueueCtl.Jobs;
 using QueueCtl.Protocol;
 
@@ -7,89 +6,119 @@ namespace QueueCtl.Views;
 /// <summary>
 /// One page of jobs in enqueue order (oldest or newest first), at the cost of the page rather than
 /// of the history. The order key of a job is its enqueue time and then its id. An id made by
-/// <see cref="JobId.New"/> starts with its creation time, so its key comes from the name alone (a
-/// readdir, no read); a job with an id of its own (or a dropped file's name) is read for its
-/// created_at. Without a filter only the page's files are read; with one, files are read in order
-/// until the page is full, so a filter that most jobs match costs about a page and a rare one reads
-/// the folder (it has to: nothing else knows which jobs match). The folders stay the truth: there
-/// is no index to go stale.
+/// <see cref="JobId.New"/> starts with its creation time, so its key comes from the name alone; a
+/// job with an id of its own (or a dropped file's name) is read for its created_at. completed/ and
+/// dead/, which grow with the history, come from the finished index (FinishedIndex: their ids in
+/// order, read from the start or the end as far as the page needs); the other folders are listed.
+/// Without a filter only the page's files are read; with one, files are read in order until the
+/// page is full, so a filter that most jobs match costs about a page and a rare one reads the
+/// folder (it has to: nothing else knows which jobs match).
 /// </summary>
 internal sealed record JobPage(List<StoredJob> Jobs, int? Total, bool More)
 {
     /// <summary>Jobs of <paramref name="states"/>, ordered, matching <paramref name="filter"/>, from <paramref name="offset"/>, at most <paramref name="limit"/>.</summary>
-    public static JobPage Take(JobStore store, IEnumerable<string> states, JobFilter filter, bool newest, int offset, int limit)
+    public static JobPage Take(JobStore store, IEnumerable<string> states, JobFilter filter, bool newest, int offset, int limit, DateTime now)
     {
-        var entries = new List<Entry>();
+        var order = newest ? Comparer<Entry>.Create((a, b) => Compare(b, a)) : Comparer<Entry>.Create(Compare);
+        var sources = new List<IEnumerable<Entry>>();
+        long total = 0;
+        var index = new FinishedIndex(store.Home);
         foreach (var state in states)
         {
-            foreach (var path in store.Files(state))
+            // completed/ and dead/ through the finished index: their ids in order without a listing.
+            if (state is JobState.Completed or JobState.Dead && index.Open(state, now) is { } view)
             {
-                var id = Path.GetFileNameWithoutExtension(path);
-                if (TimeOfGeneratedId(id) is { } created)
-                {
-                    entries.Add(new Entry(state, path, id, created, null));
-                }
-                else if (JobStore.Read(state, path) is { } stored)
-                {
-                    // An unreadable file sorts last either way, as it always did.
-                    entries.Add(new Entry(state, path, id, stored.Job?.CreatedAt ?? (newest ? DateTime.MinValue : DateTime.MaxValue), stored));
-                }
+                total += view.Count;
+                sources.Add(view.Entries(newest).Select(e => new Entry(state, store.Home.JobPath(state, e.Id), e.Id, e.Created, null)));
+                continue;
             }
+            var entries = Listed(store, state, newest);
+            total += entries.Count;
+            // Without a filter only the first offset + limit (and one more, to know there is more)
+            // are wanted: O(n log k), not a sort of all n.
+            sources.Add(filter.IsEmpty ? Smallest(entries, (int)Math.Min((long)offset + limit + 1, entries.Count), order) : Sorted(entries, order));
         }
-        var order = newest ? Comparer<Entry>.Create((a, b) => Compare(b, a)) : Comparer<Entry>.Create(Compare);
         var page = new List<StoredJob>();
-        if (filter.IsEmpty)
-        {
-            var wanted = (int)Math.Min((long)offset + limit, entries.Count);
-            foreach (var entry in Smallest(entries, wanted, order).Skip(offset))
-            {
-                if ((entry.Read ?? JobStore.Read(entry.State, entry.Path)) is { } stored)
-                {
-                    page.Add(stored); // RACE: a file moved since the listing is left out of this snapshot.
-                }
-            }
-            return new JobPage(page, entries.Count, entries.Count > offset + page.Count);
-        }
-        entries.Sort(order);
         var matched = 0;
-        var reachedEnd = true;
-        foreach (var entry in entries)
+        var more = false;
+        foreach (var entry in Merge(sources, order))
         {
+            if (filter.IsEmpty && matched < offset)
+            {
+                matched++; // skipped without a read
+                continue;
+            }
+            if (page.Count == limit)
+            {
+                more = true; // one past the page: there is more, and how much is not read
+                break;
+            }
+            // RACE: a file moved since the listing (or the index) is left out of this snapshot.
             if ((entry.Read ?? JobStore.Read(entry.State, entry.Path)) is not { } stored || !filter.Matches(stored))
             {
                 continue;
-            }
-            if (matched >= offset + (long)limit)
-            {
-                reachedEnd = false; // one match past the page: there is more, and how much is not read
-                break;
             }
             if (matched++ >= offset)
             {
                 page.Add(stored);
             }
         }
-        return new JobPage(page, reachedEnd ? matched : null, !reachedEnd);
+        return new JobPage(page, filter.IsEmpty ? (int)total : more ? null : matched, more);
     }
 
-    /// <summary>The creation time in an id made by <see cref="JobId.New"/> (yyyyMMdd-HHmmss-fff-xxxxxxxx), else null.</summary>
-    public static DateTime? TimeOfGeneratedId(string id)
+    /// <summary>A folder listed (the unfinished states, or a finished one the index cannot answer for): keys from names, else from the file.</summary>
+    private static List<Entry> Listed(JobStore store, string state, bool newest)
     {
-        if (id.Length != 28 || id[8] != '-' || id[15] != '-' || id[19] != '-')
+        var entries = new List<Entry>();
+        foreach (var path in store.Files(state))
         {
-            return null;
-        }
-        foreach (var c in id.AsSpan(20))
-        {
-            if (!char.IsAsciiHexDigitLower(c))
+            var id = Path.GetFileNameWithoutExtension(path);
+            if (JobId.TimeOf(id) is { } created)
             {
-                return null;
+                entries.Add(new Entry(state, path, id, created, null));
+            }
+            else if (JobStore.Read(state, path) is { } stored)
+            {
+                // An unreadable file sorts last either way, as it always did.
+                entries.Add(new Entry(state, path, id, stored.Job?.CreatedAt ?? (newest ? DateTime.MinValue : DateTime.MaxValue), stored));
             }
         }
-        return DateTime.TryParseExact(id.AsSpan(0, 19), "yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture,
-            DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var time)
-            ? time
-            : null;
+        return entries;
+    }
+
+    private static List<Entry> Sorted(List<Entry> entries, IComparer<Entry> order)
+    {
+        entries.Sort(order);
+        return entries;
+    }
+
+    /// <summary>Several ordered sequences as one, in order, read only as far as the caller goes.</summary>
+    private static IEnumerable<Entry> Merge(List<IEnumerable<Entry>> sources, IComparer<Entry> order)
+    {
+        var heads = new PriorityQueue<IEnumerator<Entry>, Entry>(order);
+        var all = sources.Select(s => s.GetEnumerator()).ToList();
+        try
+        {
+            foreach (var source in all)
+            {
+                if (source.MoveNext())
+                {
+                    heads.Enqueue(source, source.Current);
+                }
+            }
+            while (heads.TryDequeue(out var source, out var entry))
+            {
+                yield return entry;
+                if (source.MoveNext())
+                {
+                    heads.Enqueue(source, source.Current);
+                }
+            }
+        }
+        finally
+        {
+            all.ForEach(s => s.Dispose());
+        }
     }
 
     private sealed record Entry(string State, string Path, string Id, DateTime Created, StoredJob? Read);

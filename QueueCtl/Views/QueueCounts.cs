@@ -191,9 +191,9 @@ internal sealed record QueueCounts(
             ready,
             scheduled,
             store.Count(JobState.Processing),
-            store.Count(JobState.Completed),
+            FinishedCount(home, JobState.Completed, now),
             failed,
-            store.Count(JobState.Dead),
+            FinishedCount(home, JobState.Dead, now),
             CountFiles(home.Rejected, f => !f.EndsWith(".reason", StringComparison.Ordinal)),
             live.Count,
             next,
@@ -204,6 +204,10 @@ internal sealed record QueueCounts(
             Waiting = waiting,
         };
     }
+
+    /// <summary>The jobs in completed/ or dead/: from the finished index, or by listing the folder when the index cannot answer.</summary>
+    public static int FinishedCount(QueueHome home, string state, DateTime now) =>
+        new FinishedIndex(home).Open(state, now)?.Count ?? new JobStore(home).Count(state);
 
     private static int CountFiles(string folder, Func<string, bool> keep) =>
         Directory.Exists(folder) ? Directory.EnumerateFiles(folder).Count(f => keep(Path.GetFileName(f))) : 0;

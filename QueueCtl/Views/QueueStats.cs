@@ -25,14 +25,14 @@ internal sealed record QueueStats(
     /// <see cref="JobPage"/>): what the figures of recent jobs are taken from, at the same cost with
     /// 1,000 finished jobs as with a million. Total says how many finished jobs there are.
     /// </summary>
-    public static JobPage Recent(JobStore store) =>
-        JobPage.Take(store, [JobState.Completed, JobState.Dead], JobFilter.None, newest: true, offset: 0, RecentFinished);
+    public static JobPage Recent(JobStore store, DateTime now) =>
+        JobPage.Take(store, [JobState.Completed, JobState.Dead], JobFilter.None, newest: true, offset: 0, RecentFinished, now);
 
     public static QueueStats Take(QueueHome home, TimeSpan window, DateTime now)
     {
         var since = now - window;
         var store = new JobStore(home);
-        var recent = Recent(store);
+        var recent = Recent(store, now);
         var finished = new List<Job>();
         var durations = new List<double>();
         void Attempts(Job job) => durations.AddRange((job.History ?? []).Where(a => a.FinishedAt >= since).Select(a => a.DurationSeconds));
