@@ -98,8 +98,10 @@ public class FinishedIndexTests
         Assert.That(_index.Open(JobState.Completed, Later)!.Count, Is.EqualTo(30));
         Assert.That(File.ReadAllText(path), Does.EndWith("end 30\n"));
 
+        var built = Header(JobState.Completed).Built;
         _index.Invalidate(); // what recovery does after a worker died
-        Assert.That(File.Exists(path), Is.False);
+        Assert.That(_index.Open(JobState.Dead, Later + TimeSpan.FromSeconds(1)), Is.Not.Null);
+        Assert.That(Header(JobState.Completed).Built, Is.GreaterThan(built), "a doubt rebuilds both folders, whichever is read first");
         AssertMatchesTheFolders();
     }
 
@@ -134,7 +136,9 @@ public class FinishedIndexTests
         File.Delete(_home.JobPath(JobState.Completed, id)); // what that process did
         var mine = Directory.GetFiles(ledgers).Single(p => p != gone);
 
-        _index.Upkeep(Later + FinishedIndex.FoldAfter);
+        _index.Upkeep(Later + FinishedIndex.FoldAfter); // folds its line in
+        Assert.That(File.Exists(gone), Is.True, "not folded before this fold: kept until the next");
+        _index.Upkeep(Later + FinishedIndex.FoldAfter * 2);
         Assert.That(File.Exists(gone), Is.False, "folded, and its process is gone");
         Assert.That(File.Exists(mine), Is.True, "this process may append again");
         Assert.That(Header(JobState.Completed).Count, Is.EqualTo(1));
@@ -157,6 +161,69 @@ public class FinishedIndexTests
         Assert.That(newest, Is.EqualTo(all.TakeLast(3).Reverse()));
         var oldest = _temp.Ok("list", "--limit", "2").Split('\n').Skip(1).Take(2).Select(l => l.Split(' ')[0]);
         Assert.That(oldest, Is.EqualTo(ids.Take(2)));
+    }
+
+    [Test]
+    public void AnRmByHandOnABusyQueue_HiddenFromTheMtimeRule_IsRepairedByTheWorkersPeriodicRebuild()
+    {
+        Enumerable.Range(0, 10).ToList().ForEach(_ => Finish(JobState.Completed));
+        Assert.That(_index.Rebuild(Later), Is.True);
+        var built = Header(JobState.Completed).Built;
+        foreach (var path in Directory.GetFiles(_home.StateFolder(JobState.Completed)).Take(5))
+        {
+            File.Delete(path); // no ledger line
+        }
+        Finish(JobState.Completed); // a later ledger line covers the folder's mtime
+        Assert.That(_index.Open(JobState.Completed, built + TimeSpan.FromSeconds(5))!.Count, Is.EqualTo(11), "the mtime rule cannot see it");
+        _index.Upkeep(built + FinishedIndex.RebuildEvery + TimeSpan.FromSeconds(1));
+        AssertMatchesTheFolders();
+    }
+
+    [Test]
+    public void ALineThatARebuildsListingAlreadyCovered_IsCountedOnceByTheFold()
+    {
+        var id = Finish(JobState.Completed);
+        Assert.That(_index.Rebuild(Later), Is.True);
+        // The mover's line landed after the rebuild read the ledgers a second time.
+        var ledger = Directory.GetFiles(FinishedLedger.Folder(_home.Root, JobState.Completed)).Single();
+        File.AppendAllText(ledger, $"+{id}\n");
+        Assert.That(_index.Open(JobState.Completed, Later)!.Entries(newest: false).Select(e => e.Id), Is.EqualTo(new[] { id }), "listed once");
+        _index.Upkeep(Later + FinishedIndex.FoldAfter);
+        Assert.That(Header(JobState.Completed).Count, Is.EqualTo(1), "the fold settles the id by its file");
+        var second = Finish(JobState.Completed);
+        Assert.That(JobControl.Remove(_home, new JobStore(_home).Locate(id)!), Is.EqualTo(TakeOutcome.Done));
+        _index.Upkeep(Later + FinishedIndex.FoldAfter * 2);
+        Assert.That(Header(JobState.Completed).Count, Is.EqualTo(1));
+        Assert.That(_index.Open(JobState.Completed, Later + FinishedIndex.FoldAfter * 2)!.Entries(newest: false).Select(e => e.Id), Is.EqualTo(new[] { second }));
+    }
+
+    [Test]
+    public void ALedgerDeletedByAFold_AndWrittenAgainByItsWriter_IsReadFromItsStart()
+    {
+        Finish(JobState.Completed);
+        Assert.That(_index.Rebuild(Later), Is.True);
+        var folder = FinishedLedger.Folder(_home.Root, JobState.Completed);
+        var quiet = Later + TimeSpan.FromMinutes(30); // this process's ledger has been silent long enough to be closed
+        _index.Upkeep(quiet);
+        _index.Upkeep(quiet + FinishedIndex.FoldAfter);
+        Assert.That(Directory.GetFiles(folder), Is.Empty, "folded, then deleted as quiet");
+
+        var after = Finish(JobState.Completed); // the same writer, the same file name again
+        var next = Finish(JobState.Completed);
+        Assert.That(Directory.GetFiles(folder), Has.Length.EqualTo(2), "the writer moved to its next generation after finding its file made again");
+        var view = _index.Open(JobState.Completed, quiet + FinishedIndex.FoldAfter)!;
+        Assert.That(view.Count, Is.EqualTo(3));
+        Assert.That(view.Entries(newest: true).Select(e => e.Id).Take(2), Is.EqualTo(new[] { next, after }));
+    }
+
+    [Test]
+    public void Invalidate_OnAHomeWithoutAnIndexYet_MarksItWithoutThrowing()
+    {
+        Assert.That(Directory.Exists(_index.Folder), Is.False);
+        Assert.DoesNotThrow(() => _index.Invalidate());
+        Finish(JobState.Dead);
+        Assert.That(_index.Open(JobState.Dead, Later)!.Count, Is.EqualTo(1));
+        Assert.That(File.Exists(Path.Combine(_index.Folder, "doubt")), Is.False, "the rebuild cleared the doubt");
     }
 
     private void AssertMatchesTheFolders()

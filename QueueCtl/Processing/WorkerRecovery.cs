@@ -41,7 +41,7 @@ internal static class WorkerRecovery
         // as a claim: of several recoverers (every worker runs recovery) exactly one gets it, also
         // where the file system has no RENAME_EXCHANGE to fence the rewrite (GlusterFS).
         var taker = selfId ?? $"recover-{WorkerId.Host}-{Environment.ProcessId}";
-        var diedMidWork = dead.Count > 0;
+        var diedMidWork = false;
         foreach (var folder in folders)
         {
             var workerId = Path.GetFileName(folder);

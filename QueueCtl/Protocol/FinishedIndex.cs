@@ -17,6 +17,7 @@ namespace QueueCtl.Protocol;
  *   index/<state>/*.log      the ledgers (FinishedLedger): one per writing process, a line "+id" or
  *                            "-id" after each move into or out of the folder.
  *   index/lock               created exclusively by whoever rebuilds or folds.
+ *   index/doubt              written by recovery: rebuild both snapshots.
  *
  * A reader takes the snapshot's header and adds the ledger lines after its offsets: each line is a
  * real change of membership (a no-replace rename in, a rename out), so the sum of + and - is the
@@ -29,11 +30,13 @@ namespace QueueCtl.Protocol;
  *     change more than Settle ago: a file moved without its ledger line (a crash between the rename
  *     and the append, rm or cp by hand, an older queuectl). A change of the last Settle may still
  *     have its line on the way.
- *   - a worker rebuilds every RebuildEvery anyway (a change within the same clock tick as a ledger
- *     line is invisible to the mtime rule), and folds the ledgers into the snapshot when they hold
- *     FoldLines lines or are older than FoldAfter, so a reader never adds more than a few thousand.
- * A rebuild lists the folder between two readings of the ledgers' lengths; a line written between
- * the two is settled by a stat of its file, so moves during the listing are not lost.
+ *   - index/doubt exists: recovery took a dead worker's files (it may have died mid-move);
+ *   - the snapshot is older than ReaderRebuildAfter (a home with no worker running).
+ * A worker rebuilds every RebuildEvery anyway (an rm by hand while other moves write lines is
+ * invisible to the mtime rule), and folds the ledgers into the snapshot when they hold FoldLines
+ * lines or the last fold is FoldAfter old, so a reader never adds more than a few thousand. A
+ * fold settles each id with a line by a stat of its file. A rebuild lists the folder between two
+ * readings of the ledgers' lengths; a line written between the two is settled by a stat too.
  */
 
 /// <summary>The finished index of one home (see the protocol note at the top of this file).</summary>
@@ -42,18 +45,24 @@ internal sealed class FinishedIndex(QueueHome home)
     public static readonly string[] States = [JobState.Completed, JobState.Dead];
     public static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
     public static readonly TimeSpan FoldAfter = TimeSpan.FromMinutes(1);
-    public static readonly TimeSpan RebuildEvery = TimeSpan.FromHours(1);
+    /// <summary>A worker rebuilds this often anyway (what no mtime shows: an rm by hand on a busy queue, a CLI killed mid-move).</summary>
+    public static readonly TimeSpan RebuildEvery = TimeSpan.FromMinutes(10);
+    /// <summary>A reader rebuilds a snapshot older than this itself (a home with no worker running).</summary>
+    public static readonly TimeSpan ReaderRebuildAfter = TimeSpan.FromHours(1);
     public const int FoldLines = 2000;
 
     private const string Magic = "queuectl-index";
     private static readonly TimeSpan StaleLock = TimeSpan.FromMinutes(10);
-    private static readonly TimeSpan QuietLedger = TimeSpan.FromHours(24);
+    private static readonly TimeSpan QuietLedger = TimeSpan.FromMinutes(10);
 
     public string Folder => Path.Combine(home.Root, "index");
 
     public string SnapshotPath(string state) => Path.Combine(Folder, state + ".snapshot");
 
     private string LockPath => Path.Combine(Folder, "lock");
+
+    /// <summary>Present when recovery asked for a rebuild (<see cref="Invalidate"/>).</summary>
+    private string DoubtPath => Path.Combine(Folder, "doubt");
 
     /// <summary>
     /// The folder's count and ordered ids, or null when the index cannot be trusted and cannot be
@@ -65,15 +74,18 @@ internal sealed class FinishedIndex(QueueHome home)
         {
             try
             {
-                if (Snapshot.ReadHeader(SnapshotPath(state)) is { } header)
+                // The header and the lines a page reads come from one open file: a fold's rename cannot come between.
+                var stream = Snapshot.OpenOrNull(SnapshotPath(state));
+                if (stream is not null && Snapshot.ReadHeader(stream) is { } header)
                 {
                     var ledgers = Ledger.List(home.Root, state);
-                    if (!InDoubt(state, header, ledgers, now))
+                    if (!InDoubt(state, header, ledgers, now) && now - header.Built <= ReaderRebuildAfter)
                     {
-                        return new FinishedView(home, state, SnapshotPath(state), header, Tail.Read(header, ledgers));
+                        return new FinishedView(home, state, stream, header, Tail.Read(header, ledgers));
                     }
                 }
-                if (attempt > 0 || !Rebuild(now))
+                stream?.Dispose();
+                if (attempt > 0 || !Rebuild(now, [state]))
                 {
                     return null;
                 }
@@ -91,53 +103,70 @@ internal sealed class FinishedIndex(QueueHome home)
     /// </summary>
     public void Upkeep(DateTime now)
     {
-        var rebuild = false;
-        var fold = false;
+        var rebuild = new List<string>();
+        var fold = new List<string>();
         foreach (var state in States)
         {
             var header = Snapshot.ReadHeader(SnapshotPath(state));
             var ledgers = Ledger.List(home.Root, state);
             if (header is null || InDoubt(state, header, ledgers, now) || now - header.Built > RebuildEvery)
             {
-                rebuild = true;
+                rebuild.Add(state);
                 continue;
             }
             var tail = Tail.Read(header, ledgers);
-            fold |= tail.Lines >= FoldLines || tail.Lines > 0 && now - header.Written > FoldAfter;
-            fold |= ledgers.Any(l => Consumed(l, header) && Closed(l, ledgers, now)); // files left to delete
+            if (tail.Lines >= FoldLines || tail.Lines > 0 && now - header.Written > FoldAfter
+                || ledgers.Any(l => Consumed(l, header) && Closed(l, ledgers, now))) // or files left to delete
+            {
+                fold.Add(state);
+            }
         }
-        if (rebuild)
+        if (rebuild.Count > 0)
         {
-            Rebuild(now);
+            Rebuild(now, rebuild);
         }
-        else if (fold)
+        if (fold.Count > 0)
         {
-            WithLock(now, () => States.ToList().ForEach(s => Fold(s, now)));
+            WithLock(now, () => fold.ForEach(s => Fold(s, now)));
         }
     }
 
-    /// <summary>Rebuilds both snapshots from the folders; false when another process holds the lock.</summary>
-    public bool Rebuild(DateTime now) => WithLock(now, () =>
+    /// <summary>Rebuilds snapshots from the folders (both by default); false when another process holds the lock.</summary>
+    public bool Rebuild(DateTime now, IReadOnlyList<string>? states = null) => WithLock(now, () =>
     {
-        foreach (var state in States)
+        if (File.Exists(DoubtPath))
+        {
+            states = States; // recovery's doubt is about both folders
+            File.Delete(DoubtPath); // before the listing: a doubt raised during it stays for the next rebuild
+        }
+        foreach (var state in states ?? States)
         {
             RebuildState(state, now);
         }
     });
 
-    /// <summary>Removes the snapshots, so that the next reader or upkeep rebuilds them (recovery does, after a worker died mid-move).</summary>
+    /// <summary>
+    /// Marks the index as in doubt, so that the next reader or upkeep rebuilds it (recovery does,
+    /// after a worker died: maybe between a move and its ledger line). The snapshots stay, with the
+    /// creation times they keep for ids that do not carry one. Never throws.
+    /// </summary>
     public void Invalidate()
     {
-        foreach (var state in States)
+        try
         {
-            File.Delete(SnapshotPath(state));
+            Directory.CreateDirectory(Folder);
+            File.WriteAllBytes(DoubtPath, []);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A read-only or vanished home: the doubt rule and the periodic rebuild remain.
         }
     }
 
     private bool InDoubt(string state, Snapshot.Header header, List<Ledger.File> ledgers, DateTime now)
     {
         var folder = new DirectoryInfo(home.StateFolder(state));
-        if (!folder.Exists)
+        if (!folder.Exists || File.Exists(DoubtPath))
         {
             return true;
         }
@@ -188,28 +217,31 @@ internal sealed class FinishedIndex(QueueHome home)
             return;
         }
         var tail = Tail.Read(header, ledgers);
-        if (tail.Lines > 0)
+        // Ledgers folded before this fold and closed go first; the new header no longer names
+        // them, so a writer that makes the name again is read from its start.
+        var deletable = ledgers.Where(l => Consumed(l, header) && Closed(l, ledgers, now)).ToList();
+        if (tail.Lines == 0 && deletable.Count == 0)
         {
-            var entries = Snapshot.ReadAll(SnapshotPath(state));
-            foreach (var (id, net) in tail.Net)
+            return;
+        }
+        deletable.ForEach(l => File.Delete(l.Path));
+        var kept = ledgers.Except(deletable).ToList();
+        var entries = Snapshot.ReadAll(SnapshotPath(state));
+        // Each id with a line is settled by where its file is now, not by the sum of its lines:
+        // a line that a rebuild's listing already covered would otherwise count twice.
+        foreach (var id in tail.Net.Keys)
+        {
+            if (!File.Exists(home.JobPath(state, id)))
             {
-                if (net < 0)
-                {
-                    entries.Remove(id);
-                }
-                else if (net > 0)
-                {
-                    entries[id] = KeyOf(state, id, known: null);
-                }
+                entries.Remove(id);
             }
-            var trusted = ledgers.Aggregate(header.Trusted, (max, l) => l.Modified > max ? l.Modified : max);
-            Snapshot.Write(SnapshotPath(state), entries, trusted, ledgers, built: header.Built, written: now);
-            header = Snapshot.ReadHeader(SnapshotPath(state))!;
+            else if (!entries.ContainsKey(id))
+            {
+                entries[id] = KeyOf(state, id, known: null);
+            }
         }
-        foreach (var ledger in ledgers.Where(l => Consumed(l, header) && Closed(l, ledgers, now)))
-        {
-            File.Delete(ledger.Path);
-        }
+        var trusted = ledgers.Aggregate(header.Trusted, (max, l) => l.Modified > max ? l.Modified : max);
+        Snapshot.Write(SnapshotPath(state), entries, trusted, kept, built: header.Built, written: now);
     }
 
     private static bool Consumed(Ledger.File ledger, Snapshot.Header header) =>
@@ -413,10 +445,13 @@ internal sealed class FinishedIndex(QueueHome home)
         public static Header? ReadHeader(string path)
         {
             using var stream = OpenOrNull(path);
-            if (stream is null)
-            {
-                return null;
-            }
+            return stream is null ? null : ReadHeader(stream);
+        }
+
+        /// <summary>The header of an open snapshot (its position is left anywhere).</summary>
+        public static Header? ReadHeader(FileStream stream)
+        {
+            stream.Position = 0;
             var first = new StreamReader(stream, Encoding.UTF8, false, 4096, leaveOpen: true).ReadLine();
             var parts = first?.Split(' ');
             if (parts is null || parts.Length < 6 || parts[0] != Magic || parts[1] != "1"
@@ -481,7 +516,7 @@ internal sealed class FinishedIndex(QueueHome home)
             {
                 var space = line.IndexOf(' ');
                 return space > 1 && long.TryParse(line.AsSpan(1, space - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
-                    ? (line[(space + 1)..], ticks)
+                    ? (line[(space + 1)..], Math.Min(ticks, DateTime.MaxValue.Ticks))
                     : null;
             }
             return JobId.TimeOf(line) is { } created ? (line, created.Ticks) : null;
@@ -524,7 +559,8 @@ internal sealed class FinishedIndex(QueueHome home)
             var sorted = entries.Select(e => (Id: e.Key, Key: e.Value)).ToList();
             sorted.Sort(Compare);
             var staged = $"{path}.{Environment.ProcessId}.tmp";
-            using (var writer = new StreamWriter(staged, append: false, new UTF8Encoding(false), 1 << 16))
+            using (var file = new FileStream(staged, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            using (var writer = new StreamWriter(file, new UTF8Encoding(false), 1 << 16))
             {
                 writer.Write($"{Magic} 1 count={sorted.Count} trusted={trusted.Ticks} built={built.Ticks} written={written.Ticks}");
                 foreach (var ledger in offsets)
@@ -538,8 +574,9 @@ internal sealed class FinishedIndex(QueueHome home)
                     writer.Write('\n');
                 }
                 writer.Write($"end {sorted.Count}\n");
+                writer.Flush();
+                file.Flush(flushToDisk: true); // a power cut must not leave a good header and end around lost lines
             }
-            // Derived data, not fsync'd: after a power cut a torn file fails ReadHeader and is rebuilt.
             if (Renames.Move(staged, path, noReplace: false) != MoveResult.Moved)
             {
                 File.Delete(staged);

@@ -26,7 +26,7 @@ internal static class FinishedLedger
     public static readonly string Writer =
         $"{Environment.MachineName.Replace(Separator, '_')}{Separator}{Environment.ProcessId}{Separator}{Random.Shared.Next():x8}";
 
-    private static readonly Dictionary<string, int> Generations = new(StringComparer.Ordinal);
+    private static readonly Dictionary<string, (int Generation, long Written)> Ledgers = new(StringComparer.Ordinal);
     private static readonly HashSet<string> Made = new(StringComparer.Ordinal);
     private static readonly Lock Gate = new();
 
@@ -51,7 +51,7 @@ internal static class FinishedLedger
     {
         var name = Path.GetFileName(path);
         var folder = Path.GetDirectoryName(path);
-        if (folder is null || !QueueHome.IsJobFileName(name))
+        if (folder is null || !QueueHome.IsJobFileName(name) || name.Contains('\n'))
         {
             return null;
         }
@@ -71,7 +71,7 @@ internal static class FinishedLedger
         {
             try
             {
-                var generation = Generations.GetValueOrDefault(key);
+                var (generation, written) = Ledgers.GetValueOrDefault(key);
                 var path = Path.Combine(Folder(root, state), $"{Writer}{Separator}{generation}.log");
                 if (Made.Add(key))
                 {
@@ -90,10 +90,13 @@ internal static class FinishedLedger
                 using (var stream = new FileStream(handle, FileAccess.Write, bufferSize: 0))
                 {
                     stream.Write(line); // one write(2) with O_APPEND: whole or not at all for a reader
-                    if (stream.Length > RotateBytes)
-                    {
-                        Generations[key] = generation + 1;
-                    }
+                    written += line.Length;
+                    // Past the cap, or not the file this process wrote (deleted by a fold and made
+                    // again here: the index may hold an offset into the old one): the next
+                    // generation from the next line on. This line is read in the new small file,
+                    // whose length is below any old offset, from its start.
+                    var length = stream.Length;
+                    Ledgers[key] = length > RotateBytes || length != written ? (generation + 1, 0) : (generation, written);
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -9,7 +9,7 @@ namespace QueueCtl.Protocol;
 /// with the ledger lines not folded in yet. Reading stops where the caller stops: a page costs a
 /// page. A file listed here may be gone by the time it is read (a race, as with a folder listing).
 /// </summary>
-internal sealed class FinishedView(QueueHome home, string state, string snapshotPath, FinishedIndex.Snapshot.Header header, FinishedIndex.Tail tail)
+internal sealed class FinishedView(QueueHome home, string state, FileStream snapshot, FinishedIndex.Snapshot.Header header, FinishedIndex.Tail tail) : IDisposable
 {
     public string State => state;
 
@@ -31,13 +31,13 @@ internal sealed class FinishedView(QueueHome home, string state, string snapshot
             }
         }
         var addedIds = added.Select(a => a.Id).ToHashSet(StringComparer.Ordinal);
+        // An id the ledgers add may also be in the snapshot (a rebuild's listing saw it before its line): once.
         Comparison<(string Id, long Key)> order = newest ? (a, b) => FinishedIndex.Snapshot.Compare(b, a) : FinishedIndex.Snapshot.Compare;
         added.Sort(order);
 
         var next = 0;
-        foreach (var line in newest ? Backward(snapshotPath) : File.ReadLines(snapshotPath))
+        foreach (var line in newest ? Backward(snapshot) : Forward(snapshot))
         {
-            // addedIds: a fold may have replaced the snapshot since its header was read.
             if (FinishedIndex.Snapshot.Parse(line) is not { } entry || removed.Contains(entry.Id) || addedIds.Contains(entry.Id))
             {
                 continue;
@@ -67,10 +67,21 @@ internal sealed class FinishedView(QueueHome home, string state, string snapshot
         return stored is null ? null : stored.Job?.CreatedAt.Ticks ?? DateTime.MaxValue.Ticks;
     }
 
-    /// <summary>The lines of a file from the last to the first, read in 64 KiB blocks from the end.</summary>
-    private static IEnumerable<string> Backward(string path)
+    public void Dispose() => snapshot.Dispose();
+
+    private static IEnumerable<string> Forward(FileStream stream)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1);
+        stream.Position = 0;
+        using var reader = new StreamReader(stream, Encoding.UTF8, false, 1 << 16, leaveOpen: true);
+        while (reader.ReadLine() is { } line)
+        {
+            yield return line;
+        }
+    }
+
+    /// <summary>The lines of a file from the last to the first, read in 64 KiB blocks from the end.</summary>
+    private static IEnumerable<string> Backward(FileStream stream)
+    {
         var block = new byte[64 * 1024];
         var carry = Array.Empty<byte>(); // the start of a line whose end was in the block after
         var position = stream.Length;

@@ -19,8 +19,22 @@ internal sealed record JobPage(List<StoredJob> Jobs, int? Total, bool More)
     /// <summary>Jobs of <paramref name="states"/>, ordered, matching <paramref name="filter"/>, from <paramref name="offset"/>, at most <paramref name="limit"/>.</summary>
     public static JobPage Take(JobStore store, IEnumerable<string> states, JobFilter filter, bool newest, int offset, int limit, DateTime now)
     {
-        var order = newest ? Comparer<Entry>.Create((a, b) => Compare(b, a)) : Comparer<Entry>.Create(Compare);
         var sources = new List<IEnumerable<Entry>>();
+        var views = new List<FinishedView>();
+        try
+        {
+            return Take(store, states, filter, newest, offset, limit, now, sources, views);
+        }
+        finally
+        {
+            views.ForEach(v => v.Dispose());
+        }
+    }
+
+    private static JobPage Take(JobStore store, IEnumerable<string> states, JobFilter filter, bool newest, int offset, int limit, DateTime now,
+        List<IEnumerable<Entry>> sources, List<FinishedView> views)
+    {
+        var order = newest ? Comparer<Entry>.Create((a, b) => Compare(b, a)) : Comparer<Entry>.Create(Compare);
         long total = 0;
         var index = new FinishedIndex(store.Home);
         foreach (var state in states)
@@ -28,6 +42,7 @@ internal sealed record JobPage(List<StoredJob> Jobs, int? Total, bool More)
             // completed/ and dead/ through the finished index: their ids in order without a listing.
             if (state is JobState.Completed or JobState.Dead && index.Open(state, now) is { } view)
             {
+                views.Add(view);
                 total += view.Count;
                 sources.Add(view.Entries(newest).Select(e => new Entry(state, store.Home.JobPath(state, e.Id), e.Id, e.Created, null)));
                 continue;

@@ -206,8 +206,11 @@ internal sealed record QueueCounts(
     }
 
     /// <summary>The jobs in completed/ or dead/: from the finished index, or by listing the folder when the index cannot answer.</summary>
-    public static int FinishedCount(QueueHome home, string state, DateTime now) =>
-        new FinishedIndex(home).Open(state, now)?.Count ?? new JobStore(home).Count(state);
+    public static int FinishedCount(QueueHome home, string state, DateTime now)
+    {
+        using var view = new FinishedIndex(home).Open(state, now);
+        return view?.Count ?? new JobStore(home).Count(state);
+    }
 
     private static int CountFiles(string folder, Func<string, bool> keep) =>
         Directory.Exists(folder) ? Directory.EnumerateFiles(folder).Count(f => keep(Path.GetFileName(f))) : 0;
