@@ -46,17 +46,23 @@ CLI = [
     ("`stats`", ["stats"]),
     ("`stats --json`", ["stats", "--json"]),
 ]
+REBUILD = "first `status`, index rebuilt from the folders (once)"
 HTTP = [
     ("dashboard /api/status", "/api/status"),
     ("dashboard /api/jobs?state=completed", "/api/jobs?state=completed"),
     ("dashboard /api/jobs?state=completed&newest=1", "/api/jobs?state=completed&newest=1"),
     ("dashboard /api/jobs?state=dead", "/api/jobs?state=dead"),
+    ("dashboard /api/jobs?state=completed&grep=echo&newest=1", "/api/jobs?state=completed&grep=echo&newest=1"),
     ("dashboard /metrics", "/metrics"),
 ]
 
 
 def measure(q, home):
     results = {}
+    # The homes are written by synth.py, not by queuectl: no ledger lines, so the first reader
+    # rebuilds the finished index from the folders (once; what a home from an older queuectl costs).
+    shutil.rmtree(os.path.join(home, "index"), ignore_errors=True)
+    results[REBUILD] = run_ms([q, "status", "--home", home])
     for name, args in CLI:
         cmd = [q, *args, "--home", home]
         run_ms(cmd)  # warm-up: the page cache holds the folder, as it does for a dashboard scraped every second
@@ -104,6 +110,7 @@ def main():
     small, big = results[sizes[0]], results[sizes[1]]
     rows = [(name, f"{small[name]:.1f}", f"{big[name]:.1f}", f"{big[name] / small[name]:.2f}", "<= 3",
              "yes" if big[name] / small[name] <= 3 else "NO") for name, _ in CLI + [(n, p) for n, p in HTTP]]
+    rows.append((REBUILD, f"{small[REBUILD]:.1f}", f"{big[REBUILD]:.1f}", f"{big[REBUILD] / small[REBUILD]:.2f}", "(info)", "-"))
     header = ("read path, median of 5 (ms)", "1,000 finished", f"{sizes[1]:,} finished", "ratio", "goal", "met")
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(6)]
     print(" | ".join(h.ljust(w) for h, w in zip(header, widths)))
