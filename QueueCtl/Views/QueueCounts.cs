@@ -119,6 +119,7 @@ internal sealed record QueueCounts(
         var pending = new DirectoryInfo(home.StateFolder(JobState.Pending));
         if (pending.Exists)
         {
+            var prefixes = PendingQueues.Load(home);
             foreach (var file in pending.EnumerateFiles())
             {
                 if (!QueueHome.IsJobFileName(file.Name))
@@ -126,8 +127,9 @@ internal sealed record QueueCounts(
                     continue;
                 }
                 var notBefore = file.LastWriteTimeUtc;
-                // The first bytes of the file name its queue and parents (PendingPrefix); a file gone meanwhile is left out.
-                var prefix = PendingPrefix.Read(file.FullName);
+                // The first bytes of the file name its queue and parents (PendingPrefix, remembered
+                // per mtime and size by PendingQueues); a file gone meanwhile is left out.
+                var prefix = prefixes.Of(file);
                 var queue = prefix?.Queue;
                 if (prefix?.After is { Count: > 0 } parents && Dependencies.Check(home, parents).Outcome == ParentsOutcome.Waiting)
                 {
@@ -154,6 +156,7 @@ internal sealed record QueueCounts(
                     }
                 }
             }
+            prefixes.Save();
         }
         foreach (var path in store.Files(JobState.Processing))
         {
