@@ -171,8 +171,7 @@ internal sealed class FinishedIndex(QueueHome home)
             return true;
         }
         var changed = folder.LastWriteTimeUtc;
-        var trusted = ledgers.Aggregate(header.Trusted, (max, l) => l.Modified > max ? l.Modified : max);
-        return changed > trusted && now - changed >= Settle;
+        return changed > Trusted(header, ledgers) && now - changed >= Settle;
     }
 
     private void RebuildState(string state, DateTime now)
@@ -240,9 +239,12 @@ internal sealed class FinishedIndex(QueueHome home)
                 entries[id] = KeyOf(state, id, known: null);
             }
         }
-        var trusted = ledgers.Aggregate(header.Trusted, (max, l) => l.Modified > max ? l.Modified : max);
-        Snapshot.Write(SnapshotPath(state), entries, trusted, kept, built: header.Built, written: now);
+        Snapshot.Write(SnapshotPath(state), entries, Trusted(header, ledgers), kept, built: header.Built, written: now);
     }
+
+    /// <summary>The latest change the index accounts for: the snapshot's listing or the last ledger line.</summary>
+    private static DateTime Trusted(Snapshot.Header header, List<Ledger.File> ledgers) =>
+        ledgers.Aggregate(header.Trusted, (max, l) => l.Modified > max ? l.Modified : max);
 
     private static bool Consumed(Ledger.File ledger, Snapshot.Header header) =>
         header.Offsets.TryGetValue(ledger.Name, out var offset) && ledger.Length <= offset;
@@ -254,7 +256,7 @@ internal sealed class FinishedIndex(QueueHome home)
         {
             return true;
         }
-        if (name.Host == Environment.MachineName.Replace(FinishedLedger.Separator, '_') && !Native.ProcessExists(name.Pid))
+        if (name.Host == FinishedLedger.Host && !Native.ProcessExists(name.Pid))
         {
             return true;
         }
@@ -262,18 +264,23 @@ internal sealed class FinishedIndex(QueueHome home)
     }
 
     /// <summary>The order key of a finished job: the time in its id, else its created_at (read once, then kept in the snapshot).</summary>
-    private long KeyOf(string state, string id, Dictionary<string, long>? known)
+    private long KeyOf(string state, string id, Dictionary<string, long>? known) =>
+        known is not null && JobId.TimeOf(id) is null && known.TryGetValue(id, out var ticks)
+            ? ticks
+            : KeyOf(home, state, id) ?? DateTime.MaxValue.Ticks; // gone since the listing: after every other, until the next fold
+
+    /// <summary>
+    /// The order key of a finished job: the time in its id, else its file's created_at (an
+    /// unreadable file sorts after every other, oldest first); null when the file is gone.
+    /// </summary>
+    public static long? KeyOf(QueueHome home, string state, string id)
     {
         if (JobId.TimeOf(id) is { } created)
         {
             return created.Ticks;
         }
-        if (known is not null && known.TryGetValue(id, out var ticks))
-        {
-            return ticks;
-        }
         var stored = JobStore.Read(state, home.JobPath(state, id));
-        return stored?.Job?.CreatedAt.Ticks ?? DateTime.MaxValue.Ticks; // unreadable: after every other (oldest first)
+        return stored is null ? null : stored.Job?.CreatedAt.Ticks ?? DateTime.MaxValue.Ticks;
     }
 
     private bool WithLock(DateTime now, Action work)

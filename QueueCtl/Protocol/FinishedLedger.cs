@@ -22,9 +22,11 @@ internal static class FinishedLedger
     public const long RotateBytes = 4 * 1024 * 1024;
     public const char Separator = '+';
 
+    /// <summary>This host's name as ledger names carry it.</summary>
+    public static readonly string Host = Environment.MachineName.Replace(Separator, '_');
+
     /// <summary>This process's ledger name without the generation: host, pid and a nonce (pids are reused).</summary>
-    public static readonly string Writer =
-        $"{Environment.MachineName.Replace(Separator, '_')}{Separator}{Environment.ProcessId}{Separator}{Random.Shared.Next():x8}";
+    public static readonly string Writer = $"{Host}{Separator}{Environment.ProcessId}{Separator}{Random.Shared.Next():x8}";
 
     private static readonly Dictionary<string, (int Generation, long Written)> Ledgers = new(StringComparer.Ordinal);
     private static readonly HashSet<string> Made = new(StringComparer.Ordinal);

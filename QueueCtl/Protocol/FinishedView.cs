@@ -25,7 +25,7 @@ internal sealed class FinishedView(QueueHome home, string state, FileStream snap
         var added = new List<(string Id, long Key)>();
         foreach (var (id, net) in tail.Net)
         {
-            if (net > 0 && KeyOf(id) is { } key)
+            if (net > 0 && FinishedIndex.KeyOf(home, state, id) is { } key)
             {
                 added.Add((id, key));
             }
@@ -55,17 +55,6 @@ internal sealed class FinishedView(QueueHome home, string state, FileStream snap
     }
 
     private static (string Id, DateTime Created) Result((string Id, long Key) entry) => (entry.Id, new DateTime(entry.Key, DateTimeKind.Utc));
-
-    /// <summary>The order key of an id from a ledger line: its time, else its file's created_at; null when the file is gone.</summary>
-    private long? KeyOf(string id)
-    {
-        if (Jobs.JobId.TimeOf(id) is { } created)
-        {
-            return created.Ticks;
-        }
-        var stored = JobStore.Read(state, home.JobPath(state, id));
-        return stored is null ? null : stored.Job?.CreatedAt.Ticks ?? DateTime.MaxValue.Ticks;
-    }
 
     public void Dispose() => snapshot.Dispose();
 
