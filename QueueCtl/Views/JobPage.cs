@@ -19,11 +19,10 @@ internal sealed record JobPage(List<StoredJob> Jobs, int? Total, bool More)
     /// <summary>Jobs of <paramref name="states"/>, ordered, matching <paramref name="filter"/>, from <paramref name="offset"/>, at most <paramref name="limit"/>.</summary>
     public static JobPage Take(JobStore store, IEnumerable<string> states, JobFilter filter, bool newest, int offset, int limit, DateTime now)
     {
-        var sources = new List<IEnumerable<Entry>>();
         var views = new List<FinishedView>();
         try
         {
-            return Take(store, states, filter, newest, offset, limit, now, sources, views);
+            return Take(store, states, filter, newest, offset, limit, now, views);
         }
         finally
         {
@@ -31,9 +30,11 @@ internal sealed record JobPage(List<StoredJob> Jobs, int? Total, bool More)
         }
     }
 
+    /// <param name="views">The finished views opened, for the caller to close once the page is read.</param>
     private static JobPage Take(JobStore store, IEnumerable<string> states, JobFilter filter, bool newest, int offset, int limit, DateTime now,
-        List<IEnumerable<Entry>> sources, List<FinishedView> views)
+        List<FinishedView> views)
     {
+        var sources = new List<IEnumerable<Entry>>();
         var order = newest ? Comparer<Entry>.Create((a, b) => Compare(b, a)) : Comparer<Entry>.Create(Compare);
         long total = 0;
         var index = new FinishedIndex(store.Home);
