@@ -1,6 +1,7 @@
 using QueueCtl;
 using QueueCtl.Cli;
 
+CheckoutFreshness.RebuildIfStale(args);
 return Program.Run(args, CliConsole.System);
 
 internal static partial class Program

@@ -10,11 +10,17 @@ internal sealed record CliConsole(TextWriter Out, TextWriter Error, TextReader I
     /// <summary>Whether Error is a terminal (progress is for people); false for a test's writer.</summary>
     public bool ErrorIsTerminal { get; init; }
 
+    /// <summary>Whether Out is a terminal (a person: one screenful); false for a test's writer.</summary>
+    public bool OutIsTerminal { get; init; }
+
     /// <summary>Every "now" and every wait of a command, and of the workers and dashboard it starts.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
-    public static CliConsole System => new(global::System.Console.Out, global::System.Console.Error, global::System.Console.In)
+    /// <summary>The process's own streams (<see cref="StandardStream"/>); In is a reader over fd 0, opened but not read.</summary>
+    public static CliConsole System => new(StandardStream.Writer(1), StandardStream.Writer(2),
+        new StreamReader(new StandardStream(0), new global::System.Text.UTF8Encoding(false), false))
     {
         ErrorIsTerminal = !global::System.Console.IsErrorRedirected,
+        OutIsTerminal = !global::System.Console.IsOutputRedirected,
     };
 }

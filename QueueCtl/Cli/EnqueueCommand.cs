@@ -209,13 +209,12 @@ internal static class EnqueueCommand
         string text;
         if (file is null)
         {
-            if (!ReferenceEquals(console.In, Console.In))
+            if (console.In is not StreamReader stdin)
             {
                 return console.In.ReadToEnd().Split('\n'); // a test's reader: already text
             }
-            using var stdin = Console.OpenStandardInput();
             using var buffer = new MemoryStream();
-            stdin.CopyTo(buffer);
+            stdin.BaseStream.CopyTo(buffer); // bytes, decoded strictly below; nothing was read through the reader
             text = DecodeInput(buffer.ToArray(), "standard input");
         }
         else

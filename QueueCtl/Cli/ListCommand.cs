@@ -56,7 +56,7 @@ internal static class ListCommand
             throw Failure.Usage("--limit must be 0 (all) or a positive number.");
         }
         // A person at a terminal gets one screenful and a note; a pipe or --json gets every job (scripts rely on it).
-        var onTerminal = !options.Json && ReferenceEquals(console.Out, Console.Out) && !Console.IsOutputRedirected;
+        var onTerminal = !options.Json && console.OutIsTerminal;
         var limit = options.Limit switch
         {
             0 => int.MaxValue,

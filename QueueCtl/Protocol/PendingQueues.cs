@@ -48,6 +48,10 @@ internal sealed class PendingQueues
         var queues = new Dictionary<string, string>(StringComparer.Ordinal);
         try
         {
+            if (!File.Exists(cache.PathOf))
+            {
+                return cache; // none yet (a thrown FileNotFoundException costs more than this check)
+            }
             using var reader = new StreamReader(cache.PathOf, Encoding.UTF8, false, 1 << 16);
             while (reader.ReadLine() is { } line)
             {

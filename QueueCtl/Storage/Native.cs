@@ -119,6 +119,20 @@ internal static partial class Native
             System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(buffer[20..]));
     }
 
+    /// <summary>A path's modification time in nanoseconds since the epoch (symlinks followed), or null when it does not exist. stx_mtime is at byte 112 of struct statx.</summary>
+    public static long? ModifiedNanoseconds(string path)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        const uint mtimeMask = 0x40; // STATX_MTIME
+        if (StatxSyscall(AtFdCwd, path, 0, mtimeMask, buffer) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            return errno is ENOENT or ENOTDIR ? null : throw Error(errno, $"stat '{path}'");
+        }
+        return System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(buffer[112..]) * 1_000_000_000
+            + System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(buffer[120..]);
+    }
+
     /// <summary>
     /// Opens a file for reading without blocking: open(2) of a FIFO waits for a writer, forever if
     /// none comes, so O_NONBLOCK (which changes nothing for a regular file's reads). The caller
