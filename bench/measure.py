@@ -107,7 +107,7 @@ for run in range(3):
     stop_workers(home)
 q_rate = statistics.median(rates)
 row("throughput, 2,000 `true` jobs, 4 workers, median of 3 (jobs/s)", f"{spawn_rate:.0f} (C posix_spawn, 4 in flight)", f"{q_rate:.0f}",
-    f"{q_rate / spawn_rate:.2f}", ">= 0.5", q_rate / spawn_rate >= 0.5)
+    f"{q_rate / spawn_rate:.2f}", ">= 0.8", q_rate / spawn_rate >= 0.8)
 
 # 2. pickup latency: rename into pending/ -> the command runs
 log("pickup latency ...")
@@ -129,9 +129,18 @@ for i in range(60):
     wait_for(lambda: os.path.exists(result) and os.path.getsize(result) > 0, 10, "a pickup")
     lat.append((int(open(result).read()) - t0) / 1e6)
 stop_workers(home)
-p50, p95 = statistics.median(lat), pct(lat, 0.95)
+# The same command started directly (posix_spawn of sh -c, as a worker does): what no queue can beat.
+direct = []
+for i in range(60):
+    t0 = time.time_ns()
+    pid = os.posix_spawn("/bin/sh", ["sh", "-c", f"date +%s%N > {out}/d{i}"], os.environ)
+    os.waitpid(pid, 0)
+    direct.append((int(open(os.path.join(out, f"d{i}")).read()) - t0) / 1e6)
+p50, p95, d50 = statistics.median(lat), pct(lat, 0.95), statistics.median(direct)
 row("pickup latency p50, rename -> command start (ms)", "-", f"{p50:.1f}", "-", "<= 10", p50 <= 10)
 row("pickup latency p95 (ms)", "-", f"{p95:.1f}", "-", "<= 50", p95 <= 50)
+row("pickup p50 over a direct spawn of the same command (ms)", f"{d50:.1f} (posix_spawn sh -c, p50)", f"{p50 - d50:.1f}", "-", "<= 2",
+    p50 - d50 <= 2)
 
 # 3. retry punctuality: a failed attempt's not_before -> the retry's command start
 log("retry punctuality ...")

@@ -114,4 +114,67 @@ public class AtomicFileTests
             Directory.Delete(root, recursive: true);
         }
     }
+
+    [Test]
+    public void WorkerRewrites_ReuseTheReplacedFile_NeverOneLinkedElsewhere_AndKeepJobFilesPrivate()
+    {
+        var root = Directory.CreateTempSubdirectory("queuectl-atomic-").FullName;
+        try
+        {
+            var home = new QueueHome(root);
+            home.EnsureCreated();
+            var worker = home.ForWorker("w-spare-test");
+            Directory.CreateDirectory(worker.Staging);
+            var path = home.JobPath(JobState.Pending, "job");
+            // A dropped file, readable by others and hard-linked elsewhere by its writer.
+            File.WriteAllText(path, "v1");
+            File.SetUnixFileMode(path, (UnixFileMode)0b110_100_100);
+            var elsewhere = Path.Combine(root, "elsewhere.json");
+            Tool("ln", path, elsewhere);
+            static string Inode(string p) => Tool("stat", "-c", "%i", p);
+
+            Assert.That(AtomicFile.Replace(worker, path, "v2"u8), Is.True);
+            var v2Inode = Inode(path);
+            Assert.That(AtomicFile.Replace(worker, path, "v3"u8), Is.True); // the v1 file (two links) is deleted, never written
+            Assert.That(AtomicFile.Replace(worker, path, "v4"u8), Is.True); // written into the v2 file
+
+            Assert.That(File.ReadAllText(path), Is.EqualTo("v4"));
+            Assert.That(File.ReadAllText(elsewhere), Is.EqualTo("v1"), "a file linked elsewhere is never written into");
+            Assert.That(Inode(path), Is.EqualTo(v2Inode), "the replaced file was reused, not a new one created");
+            Assert.That(File.GetUnixFileMode(path), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+            Assert.That(Directory.GetFiles(worker.Staging), Has.Length.EqualTo(1), "one spare: the v3 file");
+
+            // The dropped file's 0644 inode, once replaced, is made private before it holds a job again.
+            var dropped = home.JobPath(JobState.Pending, "dropped");
+            File.WriteAllText(dropped, "d1");
+            File.SetUnixFileMode(dropped, (UnixFileMode)0b110_100_100);
+            var droppedInode = Inode(dropped);
+            var other = home.JobPath(JobState.Pending, "other");
+            File.WriteAllText(other, "o1");
+            Assert.That(AtomicFile.Replace(worker, dropped, "d2"u8), Is.True); // uses the v3 spare; d1's file becomes one
+            Assert.That(AtomicFile.Replace(worker, other, "o2"u8), Is.True); // written into d1's file
+            Assert.That(Inode(other), Is.EqualTo(droppedInode));
+            Assert.That(File.ReadAllText(other), Is.EqualTo("o2"));
+            Assert.That(File.GetUnixFileMode(other), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>Runs a coreutils command and returns its output (ln, stat: what .NET does not offer).</summary>
+    private static string Tool(string name, params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(name) { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEnd().Trim();
+        process.WaitForExit();
+        Assert.That(process.ExitCode, Is.EqualTo(0), $"{name} {string.Join(' ', args)}");
+        return output;
+    }
 }

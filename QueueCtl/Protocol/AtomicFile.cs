@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using QueueCtl.Storage;
 
 namespace QueueCtl.Protocol;
@@ -87,7 +88,7 @@ internal static class AtomicFile
         }
         else
         {
-            File.Delete(staged); // now holds the old content
+            Recycle(home, staged); // now holds the old content
         }
         if (flushFolder)
         {
@@ -96,9 +97,27 @@ internal static class AtomicFile
         return true;
     }
 
+    /// <summary>
+    /// Spare staged files of each worker's staging folder. After an exchange the staged name holds
+    /// the replaced content: an inode that the next staged copy can be written into instead of a
+    /// new file, so a worker's two rewrites per job neither create nor delete a file. On ext4 a
+    /// file creation scans past every inode deleted in the last minute or so (`recently_deleted`),
+    /// which at hundreds of jobs a second was the largest single cost of a job. Only a worker's
+    /// own tmp/&lt;id&gt;/ keeps spares (it is removed with its worker); a command's staging
+    /// folder is tmp/ itself, where a spare would outlive the process.
+    /// </summary>
+    private static readonly ConcurrentDictionary<string, ConcurrentBag<string>> Spares = new(StringComparer.Ordinal);
+
+    /// <summary>At most this many spares per staging folder (one per loop of a worker is enough).</summary>
+    private const int SparesPerFolder = 16;
+
     /// <summary>Writes a flushed copy under tmp/ (or the worker's tmp/&lt;id&gt;/) with a unique hidden name and returns its path.</summary>
     public static string StageInTmp(QueueHome home, string name, ReadOnlySpan<byte> bytes, bool durable = true)
     {
+        if (Reuse(home, bytes, durable) is { } reused)
+        {
+            return reused;
+        }
         var staged = Path.Combine(home.Staging, $".{name}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         FileStream stream;
         try
@@ -118,5 +137,66 @@ internal static class AtomicFile
             stream.Flush(flushToDisk: durable);
         }
         return staged;
+    }
+
+    /// <summary>A spare of the worker's staging folder holding <paramref name="bytes"/>, or null when there is none to use.</summary>
+    private static string? Reuse(QueueHome home, ReadOnlySpan<byte> bytes, bool durable)
+    {
+        if (home.Staging == home.Tmp || !Spares.TryGetValue(home.Staging, out var spares))
+        {
+            return null;
+        }
+        while (spares.TryTake(out var spare))
+        {
+            Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+            try
+            {
+                handle = File.OpenHandle(spare, FileMode.Open, FileAccess.Write);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue; // RACE: recovery removed the staging folder of a worker it judged dead
+            }
+            using (handle)
+            {
+                // The replaced content may have been a file dropped by another user, or linked
+                // elsewhere: only a file of ours with one link is written into, made private first
+                // (a job file is 0600, see NewPrivateFile; a dropped one may have had 0644).
+                var mode = Native.OwnSingleLinkMode(handle);
+                if (mode is null)
+                {
+                    handle.Dispose();
+                    File.Delete(spare);
+                    continue;
+                }
+                if (mode != (uint)NewPrivateFile.UnixCreateMode!.Value)
+                {
+                    File.SetUnixFileMode(handle, NewPrivateFile.UnixCreateMode!.Value);
+                }
+                RandomAccess.Write(handle, bytes, 0);
+                RandomAccess.SetLength(handle, bytes.Length);
+                if (durable)
+                {
+                    RandomAccess.FlushToDisk(handle);
+                }
+            }
+            return spare;
+        }
+        return null;
+    }
+
+    /// <summary>Keeps a replaced content's file as a spare of a worker's staging folder, or deletes it.</summary>
+    private static void Recycle(QueueHome home, string staged)
+    {
+        if (home.Staging != home.Tmp)
+        {
+            var spares = Spares.GetOrAdd(home.Staging, static _ => []);
+            if (spares.Count < SparesPerFolder)
+            {
+                spares.Add(staged);
+                return;
+            }
+        }
+        File.Delete(staged);
     }
 }

@@ -119,6 +119,28 @@ internal static partial class Native
             System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(buffer[20..]));
     }
 
+    /// <summary>
+    /// Whether an open file is a regular file of this process's user with a single link: one that
+    /// can be overwritten in place without changing what anyone else sees, and whose mode this
+    /// process may set (stx_nlink is at byte 16 of struct statx). Its permission bits, or null.
+    /// </summary>
+    public static uint? OwnSingleLinkMode(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        const uint basicStats = 0x7ff;
+        const int atEmptyPath = 0x1000;
+        if (StatxSyscall((int)handle.DangerousGetHandle(), "", atEmptyPath, basicStats, buffer) != 0)
+        {
+            return null;
+        }
+        var mode = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(buffer[28..]);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(buffer[16..]) == 1
+            && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(buffer[20..]) == EffectiveUid
+            && (mode & 0xF000) == 0x8000
+            ? (uint)(mode & 0xFFF)
+            : null;
+    }
+
     /// <summary>A path's modification time in nanoseconds since the epoch (symlinks followed), or null when it does not exist. stx_mtime is at byte 112 of struct statx.</summary>
     public static long? ModifiedNanoseconds(string path)
     {
