@@ -51,6 +51,9 @@ public class DiskFullTests
         var go = Path.Combine(home.Parent, "go");
         var printed = Path.Combine(home.Parent, "printed");
         home.Ok("enqueue", "--id", "talk", "--command", $"while [ ! -e {go} ]; do sleep 0.05; done; echo hello from a full disk; touch {printed}");
+        // A second link to the job file: the file the claim replaces cannot be reused as a spare
+        // for the finish (AtomicFile), which must then create one on the full disk and wait.
+        Assert.That(Processes.ExitCodeOf("ln", home.PathOf("pending/talk.json"), Path.Combine(home.Root, "talk.link")), Is.EqualTo(0));
         using var worker = new ForegroundWorker(home);
         Eventually.True(() => worker.Output.Contains("running talk", StringComparison.Ordinal), Deadline, "the job to run");
 
@@ -67,6 +70,27 @@ public class DiskFullTests
         var logs = home.Run("logs", "talk");
         Assert.That(logs.ExitCode, Is.EqualTo(1));
         Assert.That(logs.Stderr, Does.Contain("lost").And.Contain("23 bytes of output could not be written").And.Contain("No space left on device"));
+        Assert.That(worker.Process.HasExited, Is.False, "the worker goes on");
+    }
+
+    [Test]
+    public void JobThatPrintsWhileTheDiskIsFull_IsFinishedAtOnce_IntoTheFileItsClaimReplaced()
+    {
+        using var home = new TempHome(create: false, inProcess: false);
+        using var disk = new SmallDisk(home.Root);
+        home.Ok("init");
+        var go = Path.Combine(home.Parent, "go");
+        home.Ok("enqueue", "--id", "talk", "--command", $"while [ ! -e {go} ]; do sleep 0.05; done; echo hello from a full disk");
+        using var worker = new ForegroundWorker(home);
+        Eventually.True(() => worker.Output.Contains("running talk", StringComparison.Ordinal), Deadline, "the job to run");
+
+        disk.Fill();
+        File.WriteAllText(go, "");
+        home.WaitForState("talk", "completed", Deadline); // the disk is still full
+
+        Assert.That(worker.Output, Does.Not.Contain("could not record the result yet"));
+        var attempt = home.ReadJob("completed", "talk").GetProperty("history")[0];
+        Assert.That(attempt.GetProperty("output_lost").GetString(), Does.Contain("No space left on device"));
         Assert.That(worker.Process.HasExited, Is.False, "the worker goes on");
     }
 
