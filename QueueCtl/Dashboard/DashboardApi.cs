@@ -560,7 +560,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
     private static async Task Json(HttpContext context, Action<Utf8JsonWriter> write)
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = PlainJsonEncoder.Instance }))
         {
             write(w);
         }

@@ -30,7 +30,7 @@ internal sealed partial class JobJson : JsonSerializerContext
     /// </summary>
     public static JobJson Files => _files ??= new(new JsonSerializerOptions(Default.Options)
     {
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Encoder = PlainJsonEncoder.Instance,
     });
 
     private static JobJson? _files;

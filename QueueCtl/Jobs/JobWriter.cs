@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace QueueCtl.Jobs;
@@ -17,7 +16,7 @@ internal static class JobWriter
     private static readonly JsonWriterOptions Options = new()
     {
         Indented = true,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Encoder = PlainJsonEncoder.Instance,
     };
 
     /// <summary>The file's bytes, ending in a newline.</summary>

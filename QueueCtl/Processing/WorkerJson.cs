@@ -19,7 +19,7 @@ internal sealed partial class WorkerJson : JsonSerializerContext
     /// <summary>Like <see cref="JobJson.Files"/>: `&gt;`, `&amp;` and non-ASCII written as they are.</summary>
     public static WorkerJson Files => _files ??= new(new JsonSerializerOptions(Default.Options)
     {
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Encoder = PlainJsonEncoder.Instance,
     });
 
     private static WorkerJson? _files;
