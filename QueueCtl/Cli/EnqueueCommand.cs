@@ -388,7 +388,7 @@ internal static class EnqueueCommand
             throw Failure.Usage("Give --run-at or --delay, not both.");
         }
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = PlainJsonEncoder.Instance }))
         {
             w.WriteStartObject();
             w.WriteString("command", options.Command);

@@ -87,7 +87,7 @@ internal sealed class JobEnvironment
         }
 
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = QueueCtl.Jobs.PlainJsonEncoder.Instance }))
         {
             w.WriteStartObject();
             foreach (var property in document.RootElement.EnumerateObject().Where(p => p.Name != "env"))

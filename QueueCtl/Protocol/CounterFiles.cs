@@ -224,7 +224,7 @@ internal static class CounterFiles
     private static byte[] Serialize(string workerId, IReadOnlyDictionary<string, QueueTotals> totals, DateTime now)
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = PlainJsonEncoder.Instance }))
         {
             w.WriteStartObject();
             w.WriteString("worker", workerId);
