@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using QueueCtl.Config;
 using QueueCtl.Jobs;
@@ -103,7 +104,7 @@ internal static class Recovery
             if (IsDroppedJob(path, bytes, now))
             {
                 // Claimed from pending/ and the worker died before it rewrote the file: it never ran.
-                return ReturnToPending(home, path, Path.GetFileNameWithoutExtension(path), workerId);
+                return ReturnToPending(home, path, Path.GetFileNameWithoutExtension(path), workerId, now);
             }
             Rejection.Reject(home, path, $"Found corrupt in processing/{workerId}/ during recovery: {e.Message}");
             return new RecoveredJob(Path.GetFileNameWithoutExtension(path), workerId, "rejected", reason);
@@ -125,7 +126,7 @@ internal static class Recovery
         {
             // A claim that never started (the worker died between the rename and the rewrite), or
             // a resting job borrowed to note a fenced run (FencedRuns): back to pending/ unchanged.
-            return ReturnToPending(home, path, job.Id, workerId);
+            return ReturnToPending(home, path, job.Id, workerId, now);
         }
 
         if (job.State is JobState.Completed or JobState.Failed or JobState.Dead)
@@ -157,19 +158,38 @@ internal static class Recovery
         }
     }
 
-    private static RecoveredJob? ReturnToPending(QueueHome home, string path, string id, string workerId)
+    /// <summary>How long a job that cannot go back to pending/ (its name is taken there) waits for the name before it is rejected.</summary>
+    public static readonly TimeSpan NameTakenPatience = TimeSpan.FromMinutes(1);
+
+    /// <summary>When this process first found each pending/ name taken for a job it recovers.</summary>
+    private static readonly ConcurrentDictionary<string, DateTime> NameTakenSince = new(StringComparer.Ordinal);
+
+    private static RecoveredJob? ReturnToPending(QueueHome home, string path, string id, string workerId, DateTime now)
     {
         var destination = Path.Combine(home.StateFolder(JobState.Pending), Path.GetFileName(path));
         switch (JobMoves.Move(JobMove.Place, path, destination))
         {
             case MoveResult.Moved:
+                NameTakenSince.TryRemove(destination, out _);
                 return new RecoveredJob(id, workerId, JobState.Pending, "claimed but never started");
             case MoveResult.SourceMissing:
                 return null; // RACE: another recoverer took it.
-            default:
-                Rejection.Reject(home, path, $"Could not return to pending/: a file named {Path.GetFileName(path)} is already there.");
-                return new RecoveredJob(id, workerId, "rejected", "claimed but never started; its name was taken in pending/");
         }
+        // The name is taken in pending/: by a new file of that name, or only in this client's cache.
+        // A FUSE client (GlusterFS) keeps the entry of the very file the dead worker claimed from
+        // there for a while after another host renamed it away, and the kernel refuses a no-replace
+        // rename onto a cached entry without asking the server. So the file goes back to the dead
+        // worker's folder and the next round tries again; only a name taken for a minute rejects it.
+        var since = NameTakenSince.GetOrAdd(destination, now);
+        if (now - since < NameTakenPatience)
+        {
+            // RACE: the folder gone meanwhile leaves the file in the taker's folder, which recovery moves on.
+            JobMoves.Move(JobMove.Place, path, Path.Combine(home.ProcessingFolder(workerId), Path.GetFileName(path)));
+            return null;
+        }
+        NameTakenSince.TryRemove(destination, out _);
+        Rejection.Reject(home, path, $"Could not return to pending/: a file named {Path.GetFileName(path)} is already there.");
+        return new RecoveredJob(id, workerId, "rejected", "claimed but never started; its name was taken in pending/");
     }
 
     private static IEnumerable<string> SafeFiles(string folder)
