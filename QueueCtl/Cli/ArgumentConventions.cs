@@ -42,7 +42,7 @@ internal static class ArgumentConventions
                 globals.Add(head[i + 1]);
                 i += 2;
             }
-            else if (token.StartsWith(HomeOption + "=", StringComparison.Ordinal) || GlobalSwitches.Contains(token))
+            else if (token.StartsWith(HomeOption + "=", StringComparison.Ordinal) || Array.IndexOf(GlobalSwitches, token) >= 0)
             {
                 globals.Add(token);
                 i++;
@@ -53,7 +53,11 @@ internal static class ArgumentConventions
             }
         }
         // Appended, not inserted after the verb: `worker start` keeps its action in second place.
-        var rest = head[i..].Select(t => t == "-h" ? "--help" : t).ToList();
+        var rest = new List<string>(head.Length - i + globals.Count);
+        for (; i < head.Length; i++)
+        {
+            rest.Add(head[i] == "-h" ? "--help" : head[i]);
+        }
         if (rest.Count > 0 && rest[0] == "help")
         {
             rest = rest.Count > 1 && !rest[1].StartsWith('-') ? [rest[1], "--help"] : ["--help"];

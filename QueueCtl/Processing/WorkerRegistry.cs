@@ -45,12 +45,18 @@ internal sealed class WorkerRegistry(QueueHome home)
         {
             return [];
         }
-        return Directory.EnumerateFiles(home.Workers, "*.json")
-            .Where(p => !Path.GetFileName(p).StartsWith('.'))
-            .Select(p => Read(Path.GetFileNameWithoutExtension(p)))
-            .OfType<WorkerRecord>()
-            .OrderBy(r => r.StartedAt)
-            .ToList();
+        // A loop, not a LINQ chain: under NativeAOT the chain's first generic virtual call
+        // (Where(...).Select(...)) is resolved at run time, a few percent of `status`.
+        var records = new List<WorkerRecord>();
+        foreach (var path in Directory.EnumerateFiles(home.Workers, "*.json"))
+        {
+            if (!Path.GetFileName(path).StartsWith('.') && Read(Path.GetFileNameWithoutExtension(path)) is { } record)
+            {
+                records.Add(record);
+            }
+        }
+        records.Sort(static (a, b) => a.StartedAt != b.StartedAt ? a.StartedAt.CompareTo(b.StartedAt) : string.CompareOrdinal(a.Id, b.Id));
+        return records;
     }
 
     /// <summary>

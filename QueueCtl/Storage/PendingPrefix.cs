@@ -20,14 +20,8 @@ internal static class PendingPrefix
         bool whole;
         try
         {
-            using var stream = RegularFile.OpenRead(path);
             var buffer = new byte[PrefixBytes];
-            var filled = 0;
-            int read;
-            while (filled < buffer.Length && (read = stream.Read(buffer, filled, buffer.Length - filled)) > 0)
-            {
-                filled += read;
-            }
+            var filled = RegularFile.ReadPrefix(path, buffer);
             prefix = buffer[..filled];
             whole = filled < PrefixBytes;
         }

@@ -27,8 +27,26 @@ internal static class RegularFile
         return bytes.ToArray();
     }
 
+    /// <summary>
+    /// Reads the first bytes of a regular file into <paramref name="buffer"/> and returns how many
+    /// (fewer: the file is shorter). Without a FileStream: `status` reads every pending file's prefix.
+    /// </summary>
+    public static int ReadPrefix(string path, Span<byte> buffer)
+    {
+        using var handle = OpenHandle(path);
+        var filled = 0;
+        int read;
+        while (filled < buffer.Length && (read = RandomAccess.Read(handle, buffer[filled..], filled)) > 0)
+        {
+            filled += read;
+        }
+        return filled;
+    }
+
     /// <summary>Opens a regular file for reading (unbuffered); anything else throws <see cref="NotRegularFileException"/>.</summary>
-    public static FileStream OpenRead(string path)
+    public static FileStream OpenRead(string path) => new(OpenHandle(path), FileAccess.Read, bufferSize: 0);
+
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenHandle(string path)
     {
         var before = Native.Stat(path) ?? throw new FileNotFoundException($"Could not find file '{path}'.", path);
         Check(path, before.Mode);
@@ -38,7 +56,7 @@ internal static class RegularFile
             var opened = Native.Stat("", (int)handle.DangerousGetHandle())
                 ?? throw new FileNotFoundException($"Could not find file '{path}'.", path);
             Check(path, opened.Mode);
-            return new FileStream(handle, FileAccess.Read, bufferSize: 0);
+            return handle;
         }
         catch
         {
