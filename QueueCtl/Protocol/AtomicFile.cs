@@ -21,8 +21,11 @@ internal static class AtomicFile
         Mode = FileMode.CreateNew,
         Access = FileAccess.Write,
         Share = FileShare.None,
-        UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        UnixCreateMode = PrivateMode,
     };
+
+    /// <summary>0600: a job file's mode, for new staged files and spares alike.</summary>
+    private const UnixFileMode PrivateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     /// <summary>
     /// Writes <paramref name="destination"/> atomically. With <paramref name="noReplace"/> an
@@ -169,9 +172,9 @@ internal static class AtomicFile
                     File.Delete(spare);
                     continue;
                 }
-                if (mode != (uint)NewPrivateFile.UnixCreateMode!.Value)
+                if (mode != (uint)PrivateMode)
                 {
-                    File.SetUnixFileMode(handle, NewPrivateFile.UnixCreateMode!.Value);
+                    File.SetUnixFileMode(handle, PrivateMode);
                 }
                 RandomAccess.Write(handle, bytes, 0);
                 RandomAccess.SetLength(handle, bytes.Length);

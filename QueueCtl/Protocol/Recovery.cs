@@ -65,10 +65,14 @@ internal static class Recovery
     {
         foreach (var job in taken)
         {
-            // RACE: a name taken meanwhile leaves the file in the taker's folder, which recovery moves on.
-            JobMoves.Move(JobMove.Place, job.Path, Path.Combine(home.ProcessingFolder(workerId), Path.GetFileName(job.Path)));
+            PutBack(home, job.Path, workerId);
         }
     }
+
+    /// <summary>One taken file back into the dead worker's folder, for the next round.</summary>
+    private static void PutBack(QueueHome home, string path, string workerId) =>
+        // RACE: a name taken (or the folder gone) meanwhile leaves the file in the taker's folder, which recovery moves on.
+        JobMoves.Move(JobMove.Place, path, Path.Combine(home.ProcessingFolder(workerId), Path.GetFileName(path)));
 
     /// <summary>Step 2: each taken file counts a failed attempt, goes back to pending/ unchanged, or finishes its move.</summary>
     public static List<RecoveredJob> RecoverTaken(QueueHome home, IEnumerable<TakenJob> taken, string workerId, string reason, Settings settings, DateTime now)
@@ -183,8 +187,7 @@ internal static class Recovery
         var since = NameTakenSince.GetOrAdd(destination, now);
         if (now - since < NameTakenPatience)
         {
-            // RACE: the folder gone meanwhile leaves the file in the taker's folder, which recovery moves on.
-            JobMoves.Move(JobMove.Place, path, Path.Combine(home.ProcessingFolder(workerId), Path.GetFileName(path)));
+            PutBack(home, path, workerId);
             return null;
         }
         NameTakenSince.TryRemove(destination, out _);
