@@ -3,6 +3,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Processing;
 
 /// <summary>`enqueue --after` against real workers: a child waits for its parents, dies with a dead one, never runs early.</summary>
+[Category("EndToEnd")]
 public class DependencyTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
@@ -58,6 +59,41 @@ public class DependencyTests
     }
 
     [Test]
+    public void DroppedFilesThatWaitInACycle_GoDeadNamingIt_AndTheirWaitersWithThem()
+    {
+        // enqueue refuses a cycle; files dropped into pending/ are not checked on the way in, so
+        // the workers' index must find it, or the jobs would wait forever.
+        using var home = new TempHome();
+        home.Ok("enqueue", "--id", "slow", "--", "sleep", "0.5");
+        foreach (var (id, after) in new[] { ("dx", "dy"), ("dy", "dz"), ("dz", "dx"), ("waiter", "dx"), ("fine", "slow") })
+        {
+            var tmp = home.PathOf("tmp", id + ".json");
+            File.WriteAllText(tmp, $$"""{"id":"{{id}}","command":"touch {{id}}-ran","after":["{{after}}"]}""");
+            File.Move(tmp, home.PathOf("pending", id + ".json"));
+        }
+
+        using var workers = new ForegroundWorker(home, count: 2);
+        home.WaitForState("fine", "completed", Deadline);
+        foreach (var id in new[] { "dx", "dy", "dz", "waiter" })
+        {
+            home.WaitForState(id, "dead", Deadline);
+        }
+
+        var errors = new[] { "dx", "dy", "dz", "waiter" }.ToDictionary(id => id, id => home.ReadJob("dead", id).GetProperty("last_error").GetString()!);
+        var closer = errors.Single(e => e.Value.StartsWith("its parents form a cycle", StringComparison.Ordinal));
+        Assert.Multiple(() =>
+        {
+            Assert.That(closer.Value, Does.Match(@"cycle \((d[xyz]) -> d[xyz] -> d[xyz] -> \1\)"), "the reason names the whole cycle");
+            foreach (var (id, error) in errors.Where(e => e.Key != closer.Key))
+            {
+                Assert.That(error, Does.StartWith("its parent job ").And.Contain("ended dead"), id + " went dead because its parent did");
+            }
+            Assert.That(errors.Keys.Where(id => File.Exists(Path.Combine(home.Parent, id + "-ran"))), Is.Empty, "no job of the cycle ran");
+            Assert.That(home.Ids("pending"), Is.Empty);
+        });
+    }
+
+    [Test]
     public void MissingParent_Self_OrACycleThroughAReusedId_IsRefused_NothingWritten()
     {
         using var home = new TempHome();
@@ -72,6 +108,8 @@ public class DependencyTests
             (["enqueue", "--id", "a", "--after", "b", "--", "true"], "would make a cycle"),
             (["enqueue", """{"id":"y","command":"true","after":["ghost"]}"""], "Job 'ghost' named in --after"),
             (["enqueue", "--after", "bad/id", "--", "true"], "Invalid job id"),
+            (["enqueue", "--after", "", "--", "true"], "Invalid job id ''"),
+            (["enqueue", "--after", "b,", "--", "true"], "Invalid job id ''"),
         ];
         foreach (var (args, message) in refused)
         {

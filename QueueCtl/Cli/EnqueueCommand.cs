@@ -143,7 +143,7 @@ internal static class EnqueueCommand
         public static Placement FromOptions(EnqueueOptions options) => new(
             options.Queue is null ? null : JobParser.NormalizeQueue(options.Queue, "--queue") ?? Job.DefaultQueue,
             JobParser.NormalizeLabels(options.Label, "--label"),
-            JobParser.NormalizeAfter(options.After.Where(a => a.Length > 0), options.Id ?? "", "--after"),
+            JobParser.NormalizeAfter(options.After, options.Id ?? "", "--after"),
             OnFinishOption(options.OnFinish));
 
         private static string? OnFinishOption(string? command) =>

@@ -155,14 +155,19 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
     }
 
     /// <summary>
-    /// A job whose parent ended dead, was cancelled or is gone (enqueue --after): it goes dead
-    /// without running, last_error naming the parent. Its parents are looked at again after the
-    /// claim: a parent brought back meanwhile (dlq retry) sends it back to pending/ to wait.
+    /// A job whose parent ended dead, was cancelled or is gone (enqueue --after), or whose parents
+    /// wait for it (a cycle of dropped files; <paramref name="why"/> is the index's reason): it goes
+    /// dead without running, last_error naming the parent or the cycle. Its parents are looked at
+    /// again after the claim: a parent brought back meanwhile (dlq retry) sends it back to wait.
     /// </summary>
-    public void FinishWithoutRunning(ClaimedJob claimed, CancellationToken abort)
+    public void FinishWithoutRunning(ClaimedJob claimed, string why, CancellationToken abort)
     {
         var job = claimed.Job;
         var check = Dependencies.Check(home, job.After);
+        if (check.Outcome == ParentsOutcome.Waiting && Dependencies.WaitsForItself(home, job) is not null)
+        {
+            check = new ParentsCheck(ParentsOutcome.Doomed, check.Parent, why);
+        }
         if (check.Outcome != ParentsOutcome.Doomed)
         {
             var back = job with { State = JobState.Pending, WorkerId = null, StartedAt = null };
@@ -175,6 +180,7 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
         log($"{job.Id} {(outcome == FinishOutcome.Finished ? "dead" : outcome.ToString().ToLowerInvariant())} without running: {check.Reason}");
         if (outcome == FinishOutcome.Finished)
         {
+            Counters?.Add(final.QueueName, final.State);
             Hooks.Start(final);
         }
     }

@@ -25,7 +25,7 @@ internal sealed class ClaimAndRun(QueueHome home, string id, SettingsWatcher set
             }
             if (claim.Job is { } job && candidate.Doomed is not null)
             {
-                attempts.FinishWithoutRunning(job, abort); // a parent ended dead (enqueue --after)
+                attempts.FinishWithoutRunning(job, candidate.Doomed, abort); // a parent ended dead, or the parents form a cycle (enqueue --after)
             }
             else if (claim.Job is { } runnable)
             {

@@ -67,6 +67,7 @@ internal sealed class JobIndex : IDisposable
     private readonly List<FileSystemWatcher> _watchers = [];
     private readonly Dictionary<string, HashSet<string>> _waiting = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _waitingOn = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _parentOf = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _watchedParents = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _parentsLanded = new();
     private volatile bool _rescanNeeded = true;
@@ -231,9 +232,10 @@ internal sealed class JobIndex : IDisposable
     {
         if (_byPath.TryGetValue(child, out var candidate))
         {
+            _waitingOn.TryGetValue(child, out var before);
             Remove(child);
             _byPath[child] = candidate;
-            Place(candidate);
+            Place(candidate, before);
         }
     }
 
@@ -541,13 +543,23 @@ internal sealed class JobIndex : IDisposable
         Place(candidate);
     }
 
-    /// <summary>Puts a known candidate where it belongs: held aside for a parent, scheduled, or ready.</summary>
-    private void Place(Candidate candidate)
+    /// <summary>
+    /// Puts a known candidate where it belongs: held aside for a parent, scheduled, or ready.
+    /// <paramref name="before"/>: the parent it waited for until now. Only a new wait can close a
+    /// cycle, so only then is the chain of waits followed (a rescan places every waiting child again).
+    /// </summary>
+    private void Place(Candidate candidate, string? before = null)
     {
         if (candidate.After is { Count: > 0 } && candidate.Doomed is null)
         {
             // failed/ too: a child claimed to go dead whose worker died is a failed attempt, never run.
             var check = Dependencies.Check(_home, candidate.After, hasRun: candidate.State == JobState.Failed);
+            if (check.Outcome == ParentsOutcome.Waiting && check.Parent != before && CycleThrough(candidate.Path, check.Parent!) is { } cycle)
+            {
+                // Only files dropped into pending/ can close a cycle (enqueue refuses one): nothing
+                // would ever finish it, so the job that closes it goes dead, and its waiters after it.
+                check = new ParentsCheck(ParentsOutcome.Doomed, check.Parent, $"its parents form a cycle ({cycle}); it was not run");
+            }
             if (check.Outcome == ParentsOutcome.Waiting)
             {
                 var parent = check.Parent!;
@@ -558,6 +570,7 @@ internal sealed class JobIndex : IDisposable
                 }
                 children.Add(candidate.Path);
                 _waitingOn[candidate.Path] = parent;
+                _parentOf[IdOf(candidate.Path)] = parent;
                 return;
             }
             if (check.Outcome == ParentsOutcome.Doomed)
@@ -577,6 +590,39 @@ internal sealed class JobIndex : IDisposable
             AddReady(candidate);
         }
     }
+
+    /// <summary>
+    /// The cycle a waiting child would close by waiting for <paramref name="parent"/>, as "a -> b -> a",
+    /// or null. Each held-aside job waits for one parent at a time (the first that has not
+    /// completed), so the chase follows one pointer per step, in memory, and ends within as many
+    /// steps as there are waiting jobs.
+    /// </summary>
+    private string? CycleThrough(string childPath, string parent)
+    {
+        var child = IdOf(childPath);
+        var next = parent;
+        for (var steps = 1; steps <= _parentOf.Count + 1; steps++)
+        {
+            if (next == child)
+            {
+                var chain = new List<string> { child, parent };
+                for (var link = parent; link != child;)
+                {
+                    link = _parentOf[link];
+                    chain.Add(link);
+                }
+                return string.Join(" -> ", chain);
+            }
+            if (!_parentOf.TryGetValue(next, out var grand))
+            {
+                return null;
+            }
+            next = grand;
+        }
+        return null;
+    }
+
+    private static string IdOf(string path) => Path.GetFileNameWithoutExtension(path);
 
     private void AddReady(Candidate candidate)
     {
@@ -612,13 +658,17 @@ internal sealed class JobIndex : IDisposable
 
     private void Remove(string path)
     {
-        if (_waitingOn.Remove(path, out var parent) && _waiting.TryGetValue(parent, out var children))
+        if (_waitingOn.Remove(path, out var parent))
         {
-            children.Remove(path);
-            if (children.Count == 0)
+            _parentOf.Remove(IdOf(path));
+            if (_waiting.TryGetValue(parent, out var children))
             {
-                _waiting.Remove(parent);
-                _watchedParents.TryRemove(parent, out _);
+                children.Remove(path);
+                if (children.Count == 0)
+                {
+                    _waiting.Remove(parent);
+                    _watchedParents.TryRemove(parent, out _);
+                }
             }
         }
         if (_byPath.Remove(path, out var old) && _ready.TryGetValue(old.Queue, out var ready))

@@ -157,6 +157,34 @@ internal static class Dependencies
         }
     }
 
+    /// <summary>
+    /// The ancestor whose "after" names <paramref name="job"/> itself (its parents wait for it: a
+    /// cycle, which only files dropped into pending/ can make), or null. Reads the ancestors' files,
+    /// at most <see cref="MaxAncestors"/>: only for a job the index already found in a cycle.
+    /// </summary>
+    public static string? WaitsForItself(QueueHome home, Job job)
+    {
+        var store = new JobStore(home);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var next = new Queue<string>(job.After ?? []);
+        while (next.TryDequeue(out var id) && seen.Count < MaxAncestors)
+        {
+            if (!seen.Add(id))
+            {
+                continue;
+            }
+            foreach (var grand in store.Locate(id)?.Job?.After ?? [])
+            {
+                if (grand == job.Id)
+                {
+                    return id;
+                }
+                next.Enqueue(grand);
+            }
+        }
+        return null;
+    }
+
     private static string DeadReason(QueueHome home, string parent)
     {
         string? error = null;
