@@ -4,6 +4,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Processing;
 
 /// <summary>`queue.Q.concurrency N` against real worker processes: slots are files, limits hold across processes.</summary>
+[Category("EndToEnd")]
 public class ConcurrencyLimitTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
@@ -116,9 +117,13 @@ public class ConcurrencyLimitTests
         var slot = Directory.GetFiles(home.PathOf("slots", "lim", "0")).Select(Path.GetFileName).Single();
         Assert.That(slot, Does.StartWith("w-").And.EndWith("@holder"), "the slot names its worker and job");
 
+        // Each later job looks, as it starts, for a live process of the holder's run (the guard
+        // must have killed it before recovery gave the slot back).
+        var seen = Path.Combine(home.Parent, "seen.txt");
         for (var i = 0; i < 3; i++)
         {
-            home.Ok("enqueue", "--queue", "lim", "--id", $"next{i}", "--", "true");
+            home.Ok("enqueue", "--queue", "lim", "--id", $"next{i}", "--command",
+                $"for f in /proc/[0-9]*/cmdline; do [ \"$(tr '\\0' ' ' < $f 2>/dev/null)\" = 'sleep 30.25 ' ] && echo overlap >> {seen}; done; echo ran >> {seen}");
         }
         using var survivor = new ForegroundWorker(home);
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(1.5);
@@ -135,6 +140,7 @@ public class ConcurrencyLimitTests
         {
             Assert.That(home.ReadJob("dead", "holder").GetProperty("last_error").GetString(), Does.Contain("died"));
             Assert.That(Processes.WithCommandLine("sleep 30.25"), Is.Empty, "the holder's run is gone");
+            Assert.That(File.ReadAllLines(seen), Is.EqualTo(new[] { "ran", "ran", "ran" }), "no later job of the queue started beside the holder's run");
         });
         Eventually.True(() => HoldersOf(home, "lim") == 0, Deadline, "every slot freed after the last finish");
     }

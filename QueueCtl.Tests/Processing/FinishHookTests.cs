@@ -3,8 +3,12 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Processing;
 
 /// <summary>on-finish hooks against a real worker: they see the job's outcome, and their failure changes nothing.</summary>
+[Category("EndToEnd")]
 public class FinishHookTests
 {
+    private const int SigTerm = 15;
+    private const int SigKill = 9;
+
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
     [Test]
@@ -44,6 +48,36 @@ public class FinishHookTests
         var output = worker.Output;
         Assert.That(output.IndexOf("running next", StringComparison.Ordinal), Is.LessThan(output.IndexOf("hook for hangs timed out", StringComparison.Ordinal)),
             "the next job ran before the hook's timeout: the worker did not wait for the hook");
+    }
+
+    [Test]
+    public void HooksStillRunningAtAWorkersStop_AreKilledAndSaid_AndAtItsDeath_ItsGuardKillsThem()
+    {
+        using var home = new TempHome();
+        home.Ok("config", "set", "on-finish-timeout", "1h"); // nothing but the stop or the guard ends them
+        for (var i = 0; i < 6; i++)
+        {
+            home.Ok("enqueue", "--id", $"s{i}", "--on-finish", "sleep 61.5", "--", "true");
+        }
+        using (var worker = new ForegroundWorker(home, count: 2))
+        {
+            Eventually.True(() => Processes.WithCommandLine("sleep 61.5").Count == 6, Deadline, "six hooks running");
+            Processes.Signal(worker.Process.Id, SigTerm);
+            Assert.That(worker.WaitForExit(Deadline), Is.True, "the worker stopped");
+            Eventually.True(() => Processes.WithCommandLine("sleep 61.5").Count == 0, Deadline, "no hook outlives its stopped worker");
+            Assert.That(System.Text.RegularExpressions.Regex.Matches(worker.Output, @"on-finish hook for s\d was still running at the worker's stop and was killed").Count,
+                Is.EqualTo(6), worker.Output);
+        }
+
+        for (var i = 0; i < 4; i++)
+        {
+            home.Ok("enqueue", "--id", $"k{i}", "--on-finish", "sleep 62.5", "--", "true");
+        }
+        using var killed = new ForegroundWorker(home, count: 2);
+        Eventually.True(() => Processes.WithCommandLine("sleep 62.5").Count == 4, Deadline, "four hooks running");
+        Processes.Signal(killed.Process.Id, SigKill);
+        Eventually.True(() => Processes.WithCommandLine("sleep 62.5").Count == 0, Deadline, "the guard of the killed worker killed its hooks");
+        Assert.That(home.Ids("completed"), Has.Count.EqualTo(10), "hooks never change the jobs");
     }
 
     [Test]

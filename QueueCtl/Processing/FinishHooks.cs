@@ -13,14 +13,21 @@ namespace QueueCtl.Processing;
 /// then the hook's process group is killed) is written to the worker's log and changes nothing
 /// else. A hook is run once per finish by whoever committed it: the worker that finished the job,
 /// the worker (or `queuectl recover`) that recovered it from a dead worker, the `cancel` (CLI or
-/// dashboard) that sent a waiting job dead. A process that dies meanwhile loses the hooks it was
-/// running (at most once).
+/// dashboard) that sent a waiting job dead. Each hook has a thread of its own (a burst of hooks
+/// does not wait for the thread pool). A hook still running when its worker stops is killed
+/// (<see cref="KillRemaining"/>) and one whose worker dies is killed by the worker's guard: nothing
+/// is left without its timeout. At most once: a hook killed so is not run again.
 /// </summary>
 internal sealed class FinishHooks(QueueHome home, SettingsWatcher settings, Action<string> log, TimeProvider time)
 {
     private const int SigKill = 9;
     private const int TailBytes = 300;
     private int _running;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> _groups = new();
+    private volatile bool _stopped;
+
+    /// <summary>The worker's guard, told of each hook's process group like a job's (kills them if the worker dies).</summary>
+    public RunGuard? Guard { get; set; }
 
     /// <summary>How many hooks run now (a graceful stop waits for them a little).</summary>
     public int Running => Volatile.Read(ref _running);
@@ -39,7 +46,7 @@ internal sealed class FinishHooks(QueueHome home, SettingsWatcher settings, Acti
         }
         var timeout = TimeSpan.FromSeconds(current.OnFinishTimeoutSeconds);
         Interlocked.Increment(ref _running);
-        _ = Task.Run(() =>
+        new Thread(() =>
         {
             try
             {
@@ -49,7 +56,8 @@ internal sealed class FinishHooks(QueueHome home, SettingsWatcher settings, Acti
             {
                 Interlocked.Decrement(ref _running);
             }
-        });
+        })
+        { IsBackground = true, Name = "on-finish" }.Start();
     }
 
     /// <summary>For a command that ends at once (`recover`, `cancel`): runs the finished jobs' hooks and waits for them.</summary>
@@ -78,6 +86,28 @@ internal sealed class FinishHooks(QueueHome home, SettingsWatcher settings, Acti
         }
     }
 
+    /// <summary>At a worker's stop, after <see cref="WaitForRunning"/>: kills the hooks still running and says which.</summary>
+    public void KillRemaining()
+    {
+        _stopped = true;
+        foreach (var group in _groups.Keys)
+        {
+            if (!_groups.TryRemove(group, out var jobId))
+            {
+                continue; // RACE: it ended meanwhile
+            }
+            try
+            {
+                Native.Signal(-group, SigKill);
+                log($"on-finish hook for {jobId} was still running at the worker's stop and was killed (the job is unchanged)");
+            }
+            catch (IOException)
+            {
+                // Ended meanwhile.
+            }
+        }
+    }
+
     private void Run(string command, Job final, TimeSpan timeout)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -93,6 +123,12 @@ internal sealed class FinishHooks(QueueHome home, SettingsWatcher settings, Acti
         try
         {
             using var spawn = Spawn.Start(command, home.Root, environment);
+            _groups[spawn.Pid] = final.Id;
+            Guard?.Started(spawn.Pid);
+            if (_stopped)
+            {
+                KillRemaining(); // RACE: started while the worker stopped
+            }
             var timedOut = false;
             using var timer = time.CreateTimer(_ =>
             {
@@ -115,6 +151,11 @@ internal sealed class FinishHooks(QueueHome home, SettingsWatcher settings, Acti
                 }
             }, TimeSpan.FromSeconds(1), time);
             timer.Dispose();
+            Guard?.Ended(spawn.Pid);
+            if (!_groups.TryRemove(spawn.Pid, out _))
+            {
+                return; // killed at the worker's stop, and said so there
+            }
             if (timedOut)
             {
                 log($"on-finish hook for {final.Id} timed out after {Config.Duration.Seconds(timeout.TotalSeconds)} s and was killed (the job stays {final.State})");

@@ -59,6 +59,7 @@ internal sealed class Worker
             Directory.CreateDirectory(_home.Staging);
             guard = RunGuard.Start(Id, _time, _guardLog);
             _registration.Guard = guard;
+            _attempts.Hooks.Guard = guard;
             if (guard.Missing is { } missing)
             {
                 Log(missing);
@@ -119,6 +120,7 @@ internal sealed class Worker
 
         abort.ThrowIfCancellationRequested();
         _attempts.Hooks.WaitForRunning(Timing.KillWait); // a hook is never waited for longer: it is not the job
+        _attempts.Hooks.KillRemaining();
         _lateFinishes.LogUnnoted();
         _registration.Set("stopping", null, Log, writeNow: true);
         CancelRequests.RemoveStray(_home, Id);
