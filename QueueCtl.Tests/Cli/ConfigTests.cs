@@ -29,6 +29,19 @@ public class ConfigTests
     }
 
     [Test]
+    public void DroppedFileWithoutMaxRetries_IsShownWithTheConfiguredOne_AsItsClaimWillGiveIt()
+    {
+        using var home = new TempHome();
+        home.Ok("config", "set", "max-retries", "5");
+        File.WriteAllText(home.PathOf("tmp", "dropped.json"), """{"command":"false"}""");
+        File.Move(home.PathOf("tmp", "dropped.json"), home.PathOf("pending", "dropped.json"));
+
+        var listed = home.Json("list").EnumerateArray().Single();
+        Assert.That(listed.GetProperty("max_retries").GetInt32(), Is.EqualTo(5));
+        Assert.That(home.Ok("list"), Does.Match(@"dropped\s+pending\s+0/6"));
+    }
+
+    [Test]
     public void Settings_SurviveInConfigJson_AndListShowsThemAll()
     {
         using var home = new TempHome();

@@ -13,7 +13,7 @@ internal sealed record Job
 
     /// <summary>
     /// The named queue; absent (null) is <see cref="DefaultQueue"/>, which is never written. Right
-    /// after the id, so the first few hundred bytes of a file name its queue (QueueOfFile).
+    /// after the id, so the first few hundred bytes of a file name its queue (Storage/JobPrefix).
     /// </summary>
     [JsonPropertyName("queue")] public string? Queue { get; init; }
 

@@ -637,15 +637,7 @@ internal sealed class JobIndex : IDisposable
     {
         try
         {
-            Job job;
-            if (state == JobState.Pending)
-            {
-                job = JobReader.ParseDropped(bytes, path, modified);
-            }
-            else
-            {
-                job = JobJson.Deserialize(bytes);
-            }
+            var job = JobReader.Parse(bytes, path, state, modified);
             // One string per queue name, not one per job (200,000 copies of "default" otherwise).
             var queue = job.QueueName == Job.DefaultQueue ? Job.DefaultQueue : string.Intern(job.QueueName);
             return new Candidate(path, state, job.EffectivePriority, job.CreatedAt, job.NotBefore, queue, job.After);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using QueueCtl.Config;
 using QueueCtl.Jobs;
 using QueueCtl.Retries;
@@ -129,18 +128,7 @@ internal sealed class Claimer(QueueHome home, string workerId)
         {
             throw Failure.Usage(e.Message);
         }
-        if (sourceState != JobState.Pending)
-        {
-            try
-            {
-                return JobJson.Deserialize(bytes);
-            }
-            catch (JsonException e)
-            {
-                throw Failure.Usage($"The job file is corrupt: {e.Message}");
-            }
-        }
-        return JobReader.ParseDropped(bytes, path, File.GetLastWriteTimeUtc(path), settings.MaxRetries);
+        return JobReader.Parse(bytes, path, sourceState, sourceState == JobState.Pending ? File.GetLastWriteTimeUtc(path) : default, settings.MaxRetries);
     }
 
     private ClaimResult RejectDuplicate(string path, string id, string existing)

@@ -190,7 +190,7 @@ internal static class Dependencies
         string? error = null;
         try
         {
-            error = JobJson.Deserialize(RegularFile.ReadAllBytes(home.JobPath(JobState.Dead, parent))).LastError;
+            error = JobJson.Deserialize(JobReader.ReadBytes(home.JobPath(JobState.Dead, parent), JobState.Dead)).LastError;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or NotRegularFileException)
         {

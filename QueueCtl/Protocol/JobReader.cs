@@ -28,4 +28,25 @@ internal static class JobReader
     /// </summary>
     public static Job ParseDropped(byte[] bytes, string path, DateTime modified, int maxRetries = 0) =>
         JobParser.Parse(bytes, new JobDefaults(maxRetries, null, modified), Path.GetFileNameWithoutExtension(path));
+
+    /// <summary>
+    /// A job file's bytes as the folder it was read from says: from pending/ a dropped file
+    /// (<see cref="ParseDropped"/>), from anywhere else a file queuectl wrote, read as written.
+    /// Throws a Failure when it is not a valid job or is corrupt.
+    /// </summary>
+    public static Job Parse(byte[] bytes, string path, string state, DateTime modified, int maxRetries = 0)
+    {
+        if (state == JobState.Pending)
+        {
+            return ParseDropped(bytes, path, modified, maxRetries);
+        }
+        try
+        {
+            return JobJson.Deserialize(bytes);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw Failure.Usage($"The job file is corrupt: {e.Message}");
+        }
+    }
 }

@@ -15,7 +15,12 @@ internal sealed record StoredJob(string State, string Path, Job? Job, string? Er
 /// </summary>
 internal sealed class JobStore(QueueHome home)
 {
+    private int? _droppedMaxRetries;
+
     public QueueHome Home { get; } = home;
+
+    /// <summary>The max_retries a claim gives a dropped file that names none (config's max-retries), read once.</summary>
+    private int DroppedMaxRetries => _droppedMaxRetries ??= ConfigStore.Load(Home).MaxRetries;
 
     /// <summary>Adds a pending job; refuses an id that any state already holds.</summary>
     public void Enqueue(Job job, DateTime now)
@@ -49,7 +54,7 @@ internal sealed class JobStore(QueueHome home)
                 var path = Path.Combine(folder, id + ".json");
                 if (File.Exists(path))
                 {
-                    return Read(state, path);
+                    return Read(state, path, DroppedMaxRetries);
                 }
             }
         }
@@ -87,7 +92,7 @@ internal sealed class JobStore(QueueHome home)
     {
         foreach (var path in Files(state))
         {
-            var job = Read(state, path);
+            var job = Read(state, path, DroppedMaxRetries);
             if (job is not null)
             {
                 yield return job;
@@ -95,8 +100,15 @@ internal sealed class JobStore(QueueHome home)
         }
     }
 
-    /// <summary>Reads one file; null when it vanished meanwhile (moved by a worker).</summary>
-    public static StoredJob? Read(string state, string path)
+    /// <summary>Reads one file of this home as <see cref="Read(string, string, int)"/>, a dropped file with the configured max-retries.</summary>
+    public StoredJob? ReadFile(string state, string path) => Read(state, path, DroppedMaxRetries);
+
+    /// <summary>
+    /// Reads one file; null when it vanished meanwhile (moved by a worker). A file that is not in
+    /// queuectl's own form (dropped) gets the defaults a claim would give it, max_retries
+    /// <paramref name="droppedMaxRetries"/>.
+    /// </summary>
+    public static StoredJob? Read(string state, string path, int droppedMaxRetries = 0)
     {
         byte[] bytes;
         try
@@ -125,10 +137,11 @@ internal sealed class JobStore(QueueHome home)
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
         {
-            // A dropped file is only normalised when a worker takes it: read it the way a worker would.
+            // A dropped file is only normalised when a worker takes it: read it the way a worker
+            // would, with the configured max-retries a claim would give it.
             try
             {
-                var job = JobReader.ParseDropped(bytes, path, File.GetLastWriteTimeUtc(path)) with { State = state };
+                var job = JobReader.ParseDropped(bytes, path, File.GetLastWriteTimeUtc(path), droppedMaxRetries) with { State = state };
                 return new StoredJob(state, path, job, null);
             }
             catch (Failure failure)

@@ -10,7 +10,7 @@ namespace QueueCtl.Protocol;
 /// per file, "&lt;mtime ticks&gt; &lt;size&gt; &lt;queue&gt; &lt;parents or -&gt; &lt;name&gt;". A
 /// remembered answer is used only while the file's mtime and size are the same (queuectl sets a
 /// pending file's mtime to its not_before when it writes it; a file rewritten by hand gets a new
-/// one), otherwise the file's first bytes are read again (PendingPrefix). Derived data: written
+/// one), otherwise the file's first bytes are read again (JobPrefix). Derived data: written
 /// by tmp + rename when a large backlog changed, deleted or torn means read the files again.
 /// </summary>
 internal sealed class PendingQueues
@@ -112,7 +112,7 @@ internal sealed class PendingQueues
             _hits++;
             return (known.Queue, known.After);
         }
-        if (PendingPrefix.Read(file.FullName) is not { } found)
+        if (JobPrefix.Read(file.FullName) is not { } found)
         {
             return null;
         }

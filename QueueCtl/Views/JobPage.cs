@@ -70,7 +70,7 @@ internal sealed record JobPage(List<StoredJob> Jobs, int? Total, bool More)
                 break;
             }
             // RACE: a file moved since the listing (or the index) is left out of this snapshot.
-            if ((entry.Read ?? JobStore.Read(entry.State, entry.Path)) is not { } stored || !filter.Matches(stored))
+            if ((entry.Read ?? store.ReadFile(entry.State, entry.Path)) is not { } stored || !filter.Matches(stored))
             {
                 continue;
             }
@@ -93,7 +93,7 @@ internal sealed record JobPage(List<StoredJob> Jobs, int? Total, bool More)
             {
                 entries.Add(new Entry(state, path, id, created, null));
             }
-            else if (JobStore.Read(state, path) is { } stored)
+            else if (store.ReadFile(state, path) is { } stored)
             {
                 // An unreadable file sorts last either way, as it always did.
                 entries.Add(new Entry(state, path, id, stored.Job?.CreatedAt ?? (newest ? DateTime.MinValue : DateTime.MaxValue), stored));

@@ -127,7 +127,7 @@ internal sealed record QueueCounts(
                     continue;
                 }
                 var notBefore = file.LastWriteTimeUtc;
-                // The first bytes of the file name its queue and parents (PendingPrefix, remembered
+                // The first bytes of the file name its queue and parents (JobPrefix, remembered
                 // per mtime and size by PendingQueues); a file gone meanwhile is left out.
                 var prefix = prefixes.Of(file);
                 var queue = prefix?.Queue;
@@ -160,7 +160,7 @@ internal sealed record QueueCounts(
         }
         foreach (var path in store.Files(JobState.Processing))
         {
-            if (QueueOfFile.Read(path) is { } queue)
+            if (JobPrefix.Read(path) is { Queue: var queue })
             {
                 Of(queue).Processing++;
             }

@@ -5,11 +5,12 @@ using QueueCtl.Jobs;
 namespace QueueCtl.Storage;
 
 /// <summary>
-/// The queue and the parents ("after") of a pending file from its first bytes, for `status`:
-/// queuectl writes "id", "queue" and "after" before "command", so reading up to "command" (or the
-/// end) settles both; only a file that puts them later (a dropped file) is read whole.
+/// The queue and the parents ("after") of a job file from its first bytes, for `status`, which
+/// must stay cheap with many jobs (pending/ and processing/): queuectl writes "id", "queue" and
+/// "after" before "command", so reading up to "command" (or the end) settles both; only a file
+/// that puts them later (a dropped file) is read whole.
 /// </summary>
-internal static class PendingPrefix
+internal static class JobPrefix
 {
     private const int PrefixBytes = 1024;
 
