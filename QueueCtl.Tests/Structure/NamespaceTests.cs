@@ -5,8 +5,9 @@ namespace QueueCtl.Tests.Structure;
 /// <summary>
 /// The shape of the source tree, read from the files (QueueCtl/**/*.cs, not bin/ or obj/): the
 /// namespaces form a DAG in the layer order below, and nothing outside QueueCtl/Protocol/ renames
-/// or links files. The root namespace QueueCtl (Program, Failure) is left out: Program is the top,
-/// Failure a leaf every layer may throw.
+/// or links files. The root namespace QueueCtl is left out of the layers: Program is the top, and
+/// the other root files (Failure, Clock, ByteSize, SecondsText) are leaves every layer may use, so
+/// they must use no layer themselves.
 /// </summary>
 public partial class NamespaceTests
 {
@@ -37,6 +38,22 @@ public partial class NamespaceTests
             .Select(e => $"{e.From} -> {e.To} ({string.Join(", ", e.Files)})")
             .ToList();
         Assert.That(upward, Is.Empty, "Edges against the layer order " + string.Join(" <- ", Layers));
+    }
+
+    [Test]
+    public void RootLeaves_UseNoLayer()
+    {
+        var root = RepoRoot();
+        var offenders = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(root, "QueueCtl"), "*.cs").Where(f => Path.GetFileName(f) != "Program.cs"))
+        {
+            var used = Uses(WithoutComments(File.ReadAllText(file))).ToList();
+            if (used.Count > 0)
+            {
+                offenders.Add($"{Path.GetRelativePath(root, file)}: {string.Join(", ", used)}");
+            }
+        }
+        Assert.That(offenders, Is.Empty, "A file of the root namespace is a leaf under every layer: it may use none of them.");
     }
 
     [Test]
@@ -76,6 +93,25 @@ public partial class NamespaceTests
         Assert.That(SourceFiles(RepoRoot()).Count(), Is.GreaterThan(50), "the source tree was found");
     }
 
+    [Test]
+    public void TheCheck_SeesUsingsAndReferencesByName()
+    {
+        // A short-form reference (Config.ByteSize inside namespace QueueCtl.Jobs) compiles without
+        // a using: the graph must see it as an edge all the same.
+        Assert.That(Uses("using QueueCtl.Config;"), Is.EqualTo(new[] { "QueueCtl.Config" }));
+        Assert.That(Uses("using static QueueCtl.Config.Duration;"), Is.EqualTo(new[] { "QueueCtl.Config" }));
+        Assert.That(Uses("using Size = QueueCtl.Config.ByteSize;"), Is.EqualTo(new[] { "QueueCtl.Config" }), "an alias using");
+        Assert.That(Uses("var s = global::QueueCtl.Storage.Sub.X.Y();"), Is.EqualTo(new[] { "QueueCtl.Storage" }));
+        Assert.That(Uses("var s = QueueCtl.Config.ByteSize.Format(1);"), Is.EqualTo(new[] { "QueueCtl.Config" }));
+        Assert.That(Uses("var s = Config.ByteSize.Format(1);"), Is.EqualTo(new[] { "QueueCtl.Config" }), "a short-form reference");
+        Assert.That(Uses("$\"{Processing.Timing.KillWait}\""), Is.EqualTo(new[] { "QueueCtl.Processing" }), "in an interpolation");
+        Assert.That(Uses("var n = options.Config.Path + settings.Jobs.Count + myConfig.X;"), Is.Empty, "members, not namespaces");
+        foreach (var layer in Layers)
+        {
+            Assert.That(Uses($"{layer["QueueCtl.".Length..]}.Type.Member"), Is.EqualTo(new[] { layer }), $"the short form of {layer} is in QualifiedReference");
+        }
+    }
+
     /// <summary>namespace → the QueueCtl.* namespaces its files use → which files.</summary>
     private static Dictionary<string, Dictionary<string, List<string>>> Graph()
     {
@@ -89,11 +125,7 @@ public partial class NamespaceTests
             {
                 continue;
             }
-            var used = UsingLine().Matches(code).Select(u => u.Groups[1].Value)
-                .Concat(QualifiedReference().Matches(code).Select(q => "QueueCtl." + q.Groups[1].Value))
-                .Select(Top)
-                .Where(n => n != own && n != "QueueCtl")
-                .Distinct();
+            var used = Uses(code).Where(n => n != own);
             var edges = graph.TryGetValue(own, out var found) ? found : graph[own] = new(StringComparer.Ordinal);
             foreach (var target in used)
             {
@@ -140,6 +172,14 @@ public partial class NamespaceTests
         return null;
     }
 
+    /// <summary>The QueueCtl.* layers a file's code uses: its using lines and its references by name.</summary>
+    private static IEnumerable<string> Uses(string code) =>
+        UsingLine().Matches(code).Select(u => u.Groups[1].Value)
+            .Concat(QualifiedReference().Matches(code).Select(q => "QueueCtl." + q.Groups["ns"].Value))
+            .Select(Top)
+            .Where(n => n != "QueueCtl")
+            .Distinct();
+
     private static string Describe(Dictionary<string, Dictionary<string, List<string>>> graph) =>
         string.Join("\n", graph.SelectMany(f => f.Value.Select(t => $"  {f.Key} -> {t.Key}: {string.Join(", ", t.Value)}")));
 
@@ -173,10 +213,18 @@ public partial class NamespaceTests
     [GeneratedRegex(@"^\s*namespace\s+([\w.]+)", RegexOptions.Multiline)]
     private static partial Regex NamespaceLine();
 
-    [GeneratedRegex(@"^\s*(?:global\s+)?using\s+(?:static\s+)?(QueueCtl(?:\.\w+)+)\s*;", RegexOptions.Multiline)]
+    /// <summary>`using QueueCtl.X;`, `using static QueueCtl.X.T;` and the alias `using T = QueueCtl.X.T;`.</summary>
+    [GeneratedRegex(@"^\s*(?:global\s+)?using\s+(?:static\s+|\w+\s*=\s*)?(?:global::)?(QueueCtl(?:\.\w+)+)\s*;", RegexOptions.Multiline)]
     private static partial Regex UsingLine();
 
-    [GeneratedRegex(@"(?<![\w.])(?:global::)?QueueCtl\.(\w+)\.")]
+    /// <summary>
+    /// A reference by name instead of a using: `QueueCtl.Config.ByteSize`, and the short
+    /// `Config.ByteSize` that compiles without a using inside any QueueCtl.* namespace (the
+    /// enclosing QueueCtl namespace resolves it). The short form counts only a layer's name
+    /// followed by a capitalised name, and never after a dot or a letter (`options.Config.Path`,
+    /// `settings.Jobs.Count` are members, not namespaces).
+    /// </summary>
+    [GeneratedRegex(@"(?<![\w.])(?:global::)?(?:QueueCtl\.(?<ns>\w+)\.|(?<ns>Cli|Config|Dashboard|Jobs|Processing|Protocol|Retries|Storage|Views)\.[A-Z])")]
     private static partial Regex QualifiedReference();
 
     [GeneratedRegex(@"""(?:[^""\\\n]|\\.)*""|//[^\n]*|/\*.*?\*/", RegexOptions.Singleline)]
