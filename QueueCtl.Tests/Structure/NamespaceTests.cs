@@ -6,8 +6,8 @@ namespace QueueCtl.Tests.Structure;
 /// The shape of the source tree, read from the files (QueueCtl/**/*.cs, not bin/ or obj/): the
 /// namespaces form a DAG in the layer order below, and nothing outside QueueCtl/Protocol/ renames
 /// or links files. The root namespace QueueCtl is left out of the layers: Program is the top, and
-/// the other root files (Failure, Clock, ByteSize, SecondsText) are leaves every layer may use, so
-/// they must use no layer themselves.
+/// the other root files (Failure, Clock, Timing, ByteSize, SecondsText) are leaves every layer may
+/// use, so they must use no layer themselves.
 /// </summary>
 public partial class NamespaceTests
 {
@@ -73,6 +73,42 @@ public partial class NamespaceTests
         Assert.That(offenders, Is.Empty, "Only QueueCtl/Protocol/ may rename or link files (JobMoves, AtomicFile, Renames).");
     }
 
+    /// <summary>
+    /// Files that may spell a fixed time outside QueueCtl/Timing.cs, and why: they define a unit, a
+    /// limit, a display window or a formula's answer, not a wait or an interval of the machinery.
+    /// </summary>
+    private static readonly Dictionary<string, string> TimeLiteralsAllowed = new(StringComparer.Ordinal)
+    {
+        ["QueueCtl/Timing.cs"] = "the one home of fixed times",
+        ["QueueCtl/Config/Duration.cs"] = "the longest duration a user may type (100 years)",
+        ["QueueCtl/Retries/RetryPolicy.cs"] = "the backoff formula's answer when the base is not above 1",
+        ["QueueCtl/Views/History.cs"] = "the buckets of the history windows (1h, 24h, 7d)",
+        ["QueueCtl/Dashboard/DashboardApi.cs"] = "the \"last hour\" of the metrics",
+        ["QueueCtl/Cli/Output.cs"] = "the units of a relative time (s, min, h, d)",
+        ["QueueCtl/Processing/JobIndex.cs"] = "SettleTime: to move into Timing once that file is free",
+        ["QueueCtl/Processing/FinishHooks.cs"] = "the hooks' poll and kill wait: to move into Timing once that file is free",
+    };
+
+    [Test]
+    public void FixedTimes_LiveInTiming()
+    {
+        var root = RepoRoot();
+        var offenders = new List<string>();
+        foreach (var file in SourceFiles(root))
+        {
+            var relative = Path.GetRelativePath(root, file).Replace(Path.DirectorySeparatorChar, '/');
+            if (TimeLiteralsAllowed.ContainsKey(relative))
+            {
+                continue;
+            }
+            foreach (Match m in TimeLiteral().Matches(WithoutComments(File.ReadAllText(file))))
+            {
+                offenders.Add($"{relative}: {m.Value}");
+            }
+        }
+        Assert.That(offenders, Is.Empty, "A fixed time outside QueueCtl/Timing.cs: move it there, with a line saying what it is for.");
+    }
+
     [Test]
     public void TheCheck_SeesRenamesAndCycles()
     {
@@ -81,6 +117,8 @@ public partial class NamespaceTests
         Assert.That(RenamePrimitive().IsMatch("Renames.Move(a, b, noReplace: true)"), Is.True);
         Assert.That(RenamePrimitive().IsMatch("[LibraryImport(\"libc\", EntryPoint = \"renameat2\")]"), Is.True);
         Assert.That(RenamePrimitive().IsMatch("AtomicFile.Write(home, path, bytes, noReplace: false)"), Is.False);
+        Assert.That(TimeLiteral().IsMatch("TimeSpan.FromMilliseconds(10 * (look + 1))"), Is.True);
+        Assert.That(TimeLiteral().IsMatch("TimeSpan.FromSeconds(settings.Current.OnFinishTimeoutSeconds)"), Is.False);
         var cyclic = new Dictionary<string, Dictionary<string, List<string>>>
         {
             ["A"] = new() { ["B"] = ["a.cs"] },
@@ -104,7 +142,7 @@ public partial class NamespaceTests
         Assert.That(Uses("var s = global::QueueCtl.Storage.Sub.X.Y();"), Is.EqualTo(new[] { "QueueCtl.Storage" }));
         Assert.That(Uses("var s = QueueCtl.Config.ByteSize.Format(1);"), Is.EqualTo(new[] { "QueueCtl.Config" }));
         Assert.That(Uses("var s = Config.ByteSize.Format(1);"), Is.EqualTo(new[] { "QueueCtl.Config" }), "a short-form reference");
-        Assert.That(Uses("$\"{Processing.Timing.KillWait}\""), Is.EqualTo(new[] { "QueueCtl.Processing" }), "in an interpolation");
+        Assert.That(Uses("$\"{Processing.WorkerId.New()}\""), Is.EqualTo(new[] { "QueueCtl.Processing" }), "in an interpolation");
         Assert.That(Uses("var n = options.Config.Path + settings.Jobs.Count + myConfig.X;"), Is.Empty, "members, not namespaces");
         foreach (var layer in Layers)
         {
@@ -226,6 +264,10 @@ public partial class NamespaceTests
     /// </summary>
     [GeneratedRegex(@"(?<![\w.])(?:global::)?(?:QueueCtl\.(?<ns>\w+)\.|(?<ns>Cli|Config|Dashboard|Jobs|Processing|Protocol|Retries|Storage|Views)\.[A-Z])")]
     private static partial Regex QualifiedReference();
+
+    /// <summary>A TimeSpan made from a number written in the code (`TimeSpan.FromSeconds(2)`, `FromMilliseconds(10 * n)`).</summary>
+    [GeneratedRegex(@"\bTimeSpan\.From\w+\(\s*\d")]
+    private static partial Regex TimeLiteral();
 
     [GeneratedRegex(@"""(?:[^""\\\n]|\\.)*""|//[^\n]*|/\*.*?\*/", RegexOptions.Singleline)]
     private static partial Regex Comment();

@@ -136,14 +136,14 @@ public class FakeClockTests
         var orphan = Directory.CreateDirectory(Path.Combine(_home.Tmp, "w-died-at-start")).FullName;
         Directory.SetLastWriteTimeUtc(orphan, Now);
 
-        _clock.Advance(StaleFiles.FolderAge);
+        _clock.Advance(Timing.StaleTmpFolderAge);
         Assert.That(StaleFiles.Clean(_home, Now), Is.EqualTo(0), "both exactly at or under their age");
         _clock.Advance(OneMs);
         Assert.That(StaleFiles.Clean(_home, Now), Is.EqualTo(1));
         Assert.That(Directory.Exists(orphan), Is.False, "an unregistered worker's staging folder goes after 1 h");
         Assert.That(File.Exists(staged), Is.True, "a staged file stays for 36 h");
 
-        _clock.Advance(StaleFiles.FileAge - StaleFiles.FolderAge - OneMs);
+        _clock.Advance(Timing.StaleTmpFileAge - Timing.StaleTmpFolderAge - OneMs);
         Assert.That(StaleFiles.Clean(_home, Now), Is.EqualTo(0));
         _clock.Advance(OneMs);
         Assert.That(StaleFiles.Clean(_home, Now), Is.EqualTo(1));
@@ -220,7 +220,7 @@ public class FakeClockTests
             Eventually.True(() => !File.Exists(old), TimeSpan.FromSeconds(10), "the job finished 7 d 1 min ago deleted");
             Assert.That(File.Exists(young), Is.True, "the job finished 6 d 23 h 30 min ago kept: it was not a candidate of that pass");
 
-            _clock.Advance(Retention.Interval + TimeSpan.FromMinutes(30)); // the next pass, 10 min later; now 7 d have passed
+            _clock.Advance(Timing.RetentionEvery + TimeSpan.FromMinutes(30)); // the next pass, 10 min later; now 7 d have passed
             Eventually.True(() => !File.Exists(young), TimeSpan.FromSeconds(10), "deleted once the clock passed its retention");
         }
         finally

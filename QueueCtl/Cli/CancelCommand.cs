@@ -20,16 +20,13 @@ internal sealed class CancelOptions : DataOptions
 /// </summary>
 internal static class CancelCommand
 {
-    /// <summary>How often a running job's processes are killed again while its worker finishes it.</summary>
-    private static readonly TimeSpan KillAgain = TimeSpan.FromMilliseconds(100);
-
     public static int Run(CancelOptions options, CliConsole console)
     {
         var ids = ControlIds.Validate(options.Ids);
         var home = options.ResolveHome();
         var store = new JobStore(home);
         // A worker on another host sees the request at its next heartbeat (lease / 4, at most 5 s).
-        var settle = Timing.HeartbeatInterval(ConfigStore.Load(home).WorkerLeaseSeconds) + TimeSpan.FromSeconds(5);
+        var settle = Timing.HeartbeatInterval(ConfigStore.Load(home).WorkerLeaseSeconds) + Timing.CancelSettleMargin;
         var cancelled = new List<string>();
         var deadNow = new List<Job>();
         var failed = false;
@@ -96,8 +93,8 @@ internal static class CancelCommand
             {
                 return worker;
             }
-            JobProcesses.KillAll(worker, stored.Id, TimeSpan.FromSeconds(1), time);
-            time.Sleep(KillAgain);
+            JobProcesses.KillAll(worker, stored.Id, Timing.CancelKillWait, time);
+            time.Sleep(Timing.CancelKillAgain);
         }
         // Finished before the request was seen (or by its worker, which removed it): no request may stay behind.
         CancelRequests.RemoveStray(home, worker);

@@ -21,8 +21,6 @@ internal sealed class LogsOptions : CommonOptions
 
 internal static class LogsCommand
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
-
     public static int Run(LogsOptions options, CliConsole console)
     {
         if (!JobId.IsValid(options.Id))
@@ -110,7 +108,7 @@ internal static class LogsCommand
                     }
                     return 0;
                 }
-                console.Clock.Sleep(PollInterval);
+                console.Clock.Sleep(Timing.LogsFollowPoll);
             }
         }
         finally

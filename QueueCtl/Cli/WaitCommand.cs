@@ -30,9 +30,6 @@ internal static class WaitCommand
 {
     public const int TimedOut = 124;
 
-    /// <summary>The safety re-check of every awaited job; events normally come long before.</summary>
-    private static readonly TimeSpan SafetyCheck = TimeSpan.FromSeconds(2);
-
     private sealed record Outcome(string Id, string State, string? LastError);
 
     public static int Run(WaitOptions options, CliConsole console)
@@ -131,7 +128,7 @@ internal static class WaitCommand
         }
 
         Check(ids, full: true);
-        var nextFull = console.Clock.GetElapsedTime(started) + SafetyCheck;
+        var nextFull = console.Clock.GetElapsedTime(started) + Timing.WaitSafetyCheck;
         while (waiting.Count > 0)
         {
             var now = console.Clock.GetElapsedTime(started);
@@ -142,7 +139,7 @@ internal static class WaitCommand
             if (now >= nextFull || watcher.Overflowed)
             {
                 Check([.. waiting], full: true);
-                nextFull = now + SafetyCheck;
+                nextFull = now + Timing.WaitSafetyCheck;
                 continue;
             }
             watcher.WaitOne((nextFull < deadline ? nextFull : deadline) - now, console.Clock);

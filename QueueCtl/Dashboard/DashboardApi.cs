@@ -365,14 +365,14 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
                     var worker = Path.GetFileName(Path.GetDirectoryName(stored.Path)!);
                     if (worker.StartsWith("cancel-", StringComparison.Ordinal) || CancelRequests.Write(home, worker, id, reason))
                     {
-                        JobProcesses.KillAll(worker, id, TimeSpan.FromMilliseconds(500), time);
+                        JobProcesses.KillAll(worker, id, Timing.DashboardKillWait, time);
                         context.Response.StatusCode = StatusCodes.Status202Accepted;
                         await Done(context, id, JobState.Processing, $"{id}: cancel requested; worker {worker} ends it as dead");
                         return;
                     }
                     break; // RACE: its worker's folder went: the job is elsewhere now
             }
-            await Task.Delay(TimeSpan.FromMilliseconds(10 * (look + 1)), time);
+            await Task.Delay(Timing.LookAgainStep * (look + 1), time);
         }
         await Error(context, 409, $"Job '{id}' kept moving; try again.");
     }
@@ -403,7 +403,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
                 await Done(context, id, "removed", $"{id} removed");
                 return;
             }
-            await Task.Delay(TimeSpan.FromMilliseconds(10 * (look + 1)), time); // RACE: it moved: look again
+            await Task.Delay(Timing.LookAgainStep * (look + 1), time); // RACE: it moved: look again
         }
         await Error(context, 409, $"Job '{id}' kept moving; try again.");
     }

@@ -36,8 +36,8 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
             ShouldHandle = new PredicateBuilder().Handle<IOException>().Handle<UnauthorizedAccessException>(),
             MaxRetryAttempts = int.MaxValue,
             BackoffType = DelayBackoffType.Exponential,
-            Delay = TimeSpan.FromMilliseconds(100),
-            MaxDelay = TimeSpan.FromSeconds(5),
+            Delay = Timing.FinishRetryFirst,
+            MaxDelay = Timing.FinishRetryMax,
             UseJitter = true,
             OnRetry = args =>
             {

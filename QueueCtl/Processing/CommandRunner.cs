@@ -15,8 +15,6 @@ internal static partial class CommandRunner
 {
     private const int SigKill = 9;
     private const int StderrTailBytes = 2048;
-    private static readonly TimeSpan PipeGrace = TimeSpan.FromMilliseconds(500);
-
 
     /// <summary>The worker's own environment, read once: every job starts from it.</summary>
     private static readonly Lazy<Dictionary<string, string>> WorkerEnvironment = new(() =>
@@ -129,7 +127,7 @@ internal static partial class CommandRunner
                     {
                         tail.Add(data);
                     }
-                }, PipeGrace, time);
+                }, Timing.PipeGrace, time);
                 Volatile.Write(ref exited, true);
             }
             guard?.Ended(child.Pid);

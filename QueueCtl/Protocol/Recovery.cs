@@ -162,9 +162,6 @@ internal static class Recovery
         }
     }
 
-    /// <summary>How long a job that cannot go back to pending/ (its name is taken there) waits for the name before it is rejected.</summary>
-    public static readonly TimeSpan NameTakenPatience = TimeSpan.FromMinutes(1);
-
     /// <summary>When this process first found each pending/ name taken for a job it recovers.</summary>
     private static readonly ConcurrentDictionary<string, DateTime> NameTakenSince = new(StringComparer.Ordinal);
 
@@ -185,7 +182,7 @@ internal static class Recovery
         // rename onto a cached entry without asking the server. So the file goes back to the dead
         // worker's folder and the next round tries again; only a name taken for a minute rejects it.
         var since = NameTakenSince.GetOrAdd(destination, now);
-        if (now - since < NameTakenPatience)
+        if (now - since < Timing.NameTakenPatience)
         {
             PutBack(home, path, workerId);
             return null;
