@@ -110,6 +110,29 @@ public partial class NamespaceTests
     }
 
     [Test]
+    public void ClockReads_GoThroughTheInjectedTimeProvider()
+    {
+        // CliConsole chooses the system clock for the console (the one place it is chosen); Clock.cs
+        // names the one exception: SharedFile's static ESTALE retry on Polly's default time.
+        var root = RepoRoot();
+        var offenders = new List<string>();
+        foreach (var file in SourceFiles(root))
+        {
+            var relative = Path.GetRelativePath(root, file).Replace(Path.DirectorySeparatorChar, '/');
+            foreach (Match m in DirectClockRead().Matches(WithoutComments(File.ReadAllText(file))))
+            {
+                offenders.Add($"{relative}: {m.Value}");
+            }
+        }
+        Assert.That(offenders, Is.EqualTo(new[]
+        {
+            "QueueCtl/Cli/CliConsole.cs: TimeProvider.System",
+            "QueueCtl/Storage/SharedFile.cs: new ResiliencePipelineBuilder()",
+        }),
+            "Read \"now\" and wait through the TimeProvider passed in (Clock.cs), not the machine's clock.");
+    }
+
+    [Test]
     public void TheCheck_SeesRenamesAndCycles()
     {
         // The checks above pass on an empty tree too: make sure they would see what they look for.
@@ -119,6 +142,12 @@ public partial class NamespaceTests
         Assert.That(RenamePrimitive().IsMatch("AtomicFile.Write(home, path, bytes, noReplace: false)"), Is.False);
         Assert.That(TimeLiteral().IsMatch("TimeSpan.FromMilliseconds(10 * (look + 1))"), Is.True);
         Assert.That(TimeLiteral().IsMatch("TimeSpan.FromSeconds(settings.Current.OnFinishTimeoutSeconds)"), Is.False);
+        Assert.That(DirectClockRead().IsMatch("$\"{name}.{DateTime.UtcNow:yyyyMMdd}\""), Is.True);
+        Assert.That(DirectClockRead().IsMatch("Thread.Sleep(5)"), Is.True);
+        Assert.That(DirectClockRead().IsMatch("new ResiliencePipelineBuilder { TimeProvider = time }"), Is.False);
+        Assert.That(DirectClockRead().IsMatch("time.UtcNow()"), Is.False);
+        Assert.That(DirectClockRead().IsMatch("await Task.Delay(wait);"), Is.True);
+        Assert.That(DirectClockRead().IsMatch("await Task.Delay(wait, time, stop);"), Is.False);
         var cyclic = new Dictionary<string, Dictionary<string, List<string>>>
         {
             ["A"] = new() { ["B"] = ["a.cs"] },
@@ -264,6 +293,10 @@ public partial class NamespaceTests
     /// </summary>
     [GeneratedRegex(@"(?<![\w.])(?:global::)?(?:QueueCtl\.(?<ns>\w+)\.|(?<ns>Cli|Config|Dashboard|Jobs|Processing|Protocol|Retries|Storage|Views)\.[A-Z])")]
     private static partial Regex QualifiedReference();
+
+    /// <summary>The machine's clock read or slept on directly, or a Polly pipeline built without a TimeProvider.</summary>
+    [GeneratedRegex(@"\b(?:DateTime|DateTimeOffset)\.(?:UtcNow|Now|Today)\b|\bStopwatch\b|\bEnvironment\.TickCount|\bThread\.Sleep\s*\(|\bTimeProvider\.System\b|\bTask\.Delay\s*\([^,()]*\)|\bnew ResiliencePipelineBuilder\(\)")]
+    private static partial Regex DirectClockRead();
 
     /// <summary>A TimeSpan made from a number written in the code (`TimeSpan.FromSeconds(2)`, `FromMilliseconds(10 * n)`).</summary>
     [GeneratedRegex(@"\bTimeSpan\.From\w+\(\s*\d")]

@@ -267,7 +267,7 @@ public class FinishedIndexTests
         Directory.CreateDirectory(folder);
         var path = Path.Combine(folder, id + ".json");
         File.WriteAllBytes(path, JobJson.Serialize(NewJob(id, state, at)));
-        Assert.That(ClaimedJob.MoveToState(_home, path, NewJob(id, state, at)), Is.EqualTo(FinishOutcome.Finished));
+        Assert.That(ClaimedJob.MoveToState(_home, path, NewJob(id, state, at), at), Is.EqualTo(FinishOutcome.Finished));
         return id;
     }
 

@@ -87,7 +87,7 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
         var final = !result.Succeeded && CancelRequests.Read(home, id, job.Id) is { } cancelled
             ? Transitions.CancelledRun(job, result, $"{cancelled}; its processes were killed while it ran on worker {id}", id, settings.Current)
             : Transitions.Finished(job, result, id, settings.Current);
-        var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
+        var outcome = IoRetry.Execute(_ => claimed.Finish(final, time.UtcNow()), abort);
         CancelRequests.Remove(home, id, job.Id);
         if (_finishTrouble.Cleared(time.UtcNow()) is { } tried)
         {
@@ -166,12 +166,12 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
         if (check.Outcome != ParentsOutcome.Doomed)
         {
             var back = job with { State = JobState.Pending, WorkerId = null, StartedAt = null };
-            IoRetry.Execute(_ => ClaimedJob.FinishFile(home, claimed.Path, back), abort);
+            IoRetry.Execute(_ => ClaimedJob.FinishFile(home, claimed.Path, back, time.UtcNow()), abort);
             log($"{job.Id}: its parents are not dead any more; back to pending/");
             return;
         }
         var final = Transitions.Cancelled(job, check.Reason!, time.UtcNow());
-        var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
+        var outcome = IoRetry.Execute(_ => claimed.Finish(final, time.UtcNow()), abort);
         log($"{job.Id} {(outcome == FinishOutcome.Finished ? "dead" : outcome.ToString().ToLowerInvariant())} without running: {check.Reason}");
         if (outcome == FinishOutcome.Finished)
         {
@@ -183,7 +183,7 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
     private void FinishCancelledBeforeStart(ClaimedJob claimed, string reason, CancellationToken abort)
     {
         var final = Transitions.Cancelled(claimed.Job, reason, time.UtcNow());
-        var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
+        var outcome = IoRetry.Execute(_ => claimed.Finish(final, time.UtcNow()), abort);
         CancelRequests.Remove(home, id, claimed.Job.Id);
         if (outcome == FinishOutcome.Finished)
         {

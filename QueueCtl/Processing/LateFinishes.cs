@@ -43,7 +43,7 @@ internal sealed class LateFinishes(QueueHome home, string id, Registration regis
         registration.Write();
         foreach (var fenced in _pending.ToList())
         {
-            var outcome = FencedRuns.TryRecord(home, id, fenced);
+            var outcome = FencedRuns.TryRecord(home, id, fenced, time.UtcNow());
             // RACE: a recoverer moves the job through folders of its own, and a file between two
             // renames is briefly found nowhere: "gone" counts only once it has lasted a while.
             if (outcome == NoteOutcome.Later || outcome == NoteOutcome.Gone && time.UtcNow() - fenced.Finish.FinishedAt < Timing.GoneAfter)

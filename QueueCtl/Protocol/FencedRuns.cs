@@ -27,7 +27,7 @@ internal static class FencedRuns
 {
     private static readonly string[] Resting = [JobState.Failed, JobState.Completed, JobState.Dead, JobState.Pending];
 
-    public static NoteOutcome TryRecord(QueueHome home, string workerId, FencedRun fenced)
+    public static NoteOutcome TryRecord(QueueHome home, string workerId, FencedRun fenced, DateTime now)
     {
         var folder = home.ProcessingFolder(workerId);
         var borrowed = Path.Combine(folder, fenced.JobId + ".json");
@@ -71,7 +71,7 @@ internal static class FencedRuns
                     return NoteOutcome.Later;
                 }
             }
-            ClaimedJob.MoveToState(home, borrowed, noted);
+            ClaimedJob.MoveToState(home, borrowed, noted, now);
             return index >= 0 ? NoteOutcome.Recorded : NoteOutcome.Gone;
         }
         return new JobStore(home).Locate(fenced.JobId) is null ? NoteOutcome.Gone : NoteOutcome.Later;

@@ -110,7 +110,7 @@ internal static class Recovery
                 // Claimed from pending/ and the worker died before it rewrote the file: it never ran.
                 return ReturnToPending(home, path, Path.GetFileNameWithoutExtension(path), workerId, now);
             }
-            Rejection.Reject(home, path, $"Found corrupt in processing/{workerId}/ during recovery: {e.Message}");
+            Rejection.Reject(home, path, $"Found corrupt in processing/{workerId}/ during recovery: {e.Message}", now);
             return new RecoveredJob(Path.GetFileNameWithoutExtension(path), workerId, "rejected", reason);
         }
 
@@ -121,7 +121,7 @@ internal static class Recovery
                 ? Transitions.Cancelled(job, cancel, now)
                 : Transitions.CancelledRun(job, new AttemptResult(null, reason, job.StartedAt ?? now, now),
                     $"{cancel}; its worker {workerId} died before it ended ({reason})", workerId, settings);
-            return ClaimedJob.FinishFile(home, path, cancelled) == FinishOutcome.Finished
+            return ClaimedJob.FinishFile(home, path, cancelled, now) == FinishOutcome.Finished
                 ? new RecoveredJob(job.Id, workerId, JobState.Dead, cancel, job.QueueName, cancelled)
                 : null;
         }
@@ -136,14 +136,14 @@ internal static class Recovery
         if (job.State is JobState.Completed or JobState.Failed or JobState.Dead)
         {
             // The worker had written the final state and died before the rename: finish its move.
-            return ClaimedJob.MoveToState(home, path, job) == FinishOutcome.Finished
+            return ClaimedJob.MoveToState(home, path, job, now) == FinishOutcome.Finished
                 ? new RecoveredJob(job.Id, workerId, job.State, "finished before the worker died", job.QueueName, job)
                 : null;
         }
 
         var result = new AttemptResult(null, reason, job.StartedAt ?? now, now);
         var final = Transitions.Finished(job, result, workerId, settings);
-        return ClaimedJob.FinishFile(home, path, final) == FinishOutcome.Finished
+        return ClaimedJob.FinishFile(home, path, final, now) == FinishOutcome.Finished
             ? new RecoveredJob(job.Id, workerId, final.State, reason, job.QueueName, final)
             : null;
     }
@@ -188,7 +188,7 @@ internal static class Recovery
             return null;
         }
         NameTakenSince.TryRemove(destination, out _);
-        Rejection.Reject(home, path, $"Could not return to pending/: a file named {Path.GetFileName(path)} is already there.");
+        Rejection.Reject(home, path, $"Could not return to pending/: a file named {Path.GetFileName(path)} is already there.", now);
         return new RecoveredJob(id, workerId, "rejected", "claimed but never started; its name was taken in pending/");
     }
 
