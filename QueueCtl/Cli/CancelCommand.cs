@@ -75,7 +75,7 @@ internal static class CancelCommand
     }
 
     /// <summary>
-    /// Writes the request, kills the run's processes on this host, and waits for its worker to
+    /// Writes the request, kills the attempt's processes on this host, and waits for its worker to
     /// finish the job. Null: the job moved, look again. Empty: it left its worker's folder (the
     /// next look says how it ended). A worker id: still there when the wait ended (its worker is
     /// on another host and stops it at its next heartbeat; the request stays).

@@ -250,7 +250,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
             await Error(context, 409, $"Job '{id}' moved while it was read; ask again.");
             return;
         }
-        var attempts = CommandRunner.Runs(home, stored, id);
+        var attempts = CommandRunner.Attempts(home, stored, id);
         await Json(context, w =>
         {
             w.WriteStartObject();
@@ -280,7 +280,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
         {
             return;
         }
-        var attempts = CommandRunner.Runs(home, new JobStore(home).Locate(id), id);
+        var attempts = CommandRunner.Attempts(home, new JobStore(home).Locate(id), id);
         if (attempts.Count == 0)
         {
             await Text(context, "", "text/plain; charset=utf-8");
@@ -295,7 +295,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
         var path = CommandRunner.LogPath(home, id, attempt);
         if (!File.Exists(path))
         {
-            await Text(context, "", "text/plain; charset=utf-8"); // the run printed nothing
+            await Text(context, "", "text/plain; charset=utf-8"); // the attempt printed nothing
             return;
         }
         context.Response.ContentType = "text/plain; charset=utf-8";

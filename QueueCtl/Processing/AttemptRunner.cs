@@ -79,11 +79,11 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
         }
         if (result.ExitCode == 128 + 9 && !Registration.IsFenceReason(result.Error) && registration.Fenced(out var since))
         {
-            // The guard was first to kill the run for the same reason (it does not wait for a heartbeat).
+            // The guard was first to kill the attempt for the same reason (it does not wait for a heartbeat).
             result = result with { Error = registration.FenceReason(since) };
         }
 
-        // A cancel request (ARCHITECTURE.md, "Cancel"): the run was killed for it, so the job goes dead, not failed.
+        // A cancel request (ARCHITECTURE.md, "Cancel"): the attempt was killed for it, so the job goes dead, not failed.
         var final = !result.Succeeded && CancelRequests.Read(home, id, job.Id) is { } cancelled
             ? Transitions.CancelledRun(job, result, $"{cancelled}; its processes were killed while it ran on worker {id}", id, settings.Current)
             : Transitions.Finished(job, result, id, settings.Current);
@@ -114,13 +114,13 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
         log(outcome switch
         {
             FinishOutcome.Finished => $"{job.Id} {detail}",
-            FinishOutcome.Fenced => $"{job.Id} was taken back by recovery while it ran; its newer state was left alone (this run: {detail})",
+            FinishOutcome.Fenced => $"{job.Id} was taken back by recovery while it ran; its newer state was left alone (this attempt: {detail})",
             _ => $"{job.Id} could not be moved to {final.State}/ (id taken); moved to rejected/",
         });
         registration.Set("idle", null, log);
     }
 
-    /// <summary>At each heartbeat: a run whose registration is older than the fence is killed before another worker may judge this one dead.</summary>
+    /// <summary>At each heartbeat: an attempt whose registration is older than the fence is killed before another worker may judge this one dead.</summary>
     public void CheckFence()
     {
         if (registration.Fenced(out var since) && Volatile.Read(ref _running) is { } run && run.Reason is null)
@@ -144,7 +144,7 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
                 && CancelRequests.Read(home, id, job) is { } reason)
             {
                 run.Stop(reason);
-                log($"{job}: stopping the run for a cancel request");
+                log($"{job}: stopping the attempt for a cancel request");
             }
             CancelRequests.RemoveStray(home, id);
         }

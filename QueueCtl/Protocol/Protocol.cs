@@ -30,8 +30,8 @@ namespace QueueCtl.Protocol;
  *   recover  a dead worker's file is taken into the recoverer's own folder with a plain rename
  *            (the claim's rule: one recoverer wins), then finished as a failed attempt, put back
  *            in pending/, or moved on to the folder its state names (Recovery.TakeFolder,
- *            RecoverTaken). The dead worker's runs on this host are killed between the take and the
- *            move, so its own finish of a killed run always finds its file gone (a late finish).
+ *            RecoverTaken). The dead worker's attempts on this host are killed between the take and
+ *            the move, so its own finish of a killed attempt always finds its file gone (a late finish).
  *   cancel   a resting job: taken into processing/cancel-<host>-<pid>/ like a claim, then finished
  *            as dead (JobControl.CancelResting). A running job: processing/<worker>/<id>.cancel is
  *            written beside it; its worker (or recovery) finishes it as dead (CancelRequests).

@@ -35,7 +35,7 @@ internal static class Recovery
     /// Step 1 of recovering another (dead) worker's folder: takes each file into
     /// <paramref name="taker"/>'s folder with the claim's plain rename, so of several recoverers
     /// one wins, and from then on the dead worker's own finish finds its file gone (a late finish,
-    /// never a commit). Its runs are killed after this and before <see cref="RecoverTaken"/>.
+    /// never a commit). Its attempts are killed after this and before <see cref="RecoverTaken"/>.
     /// </summary>
     public static List<TakenJob> TakeFolder(QueueHome home, string workerId, string taker)
     {
@@ -60,7 +60,7 @@ internal static class Recovery
         SafeFiles(home.ProcessingFolder(workerId))
             .Select(found => new TakenJob(found, CancelRequests.Read(home, workerId, Path.GetFileNameWithoutExtension(found))));
 
-    /// <summary>When the runs could not be killed: the taken files go back to the dead worker's folder for the next round.</summary>
+    /// <summary>When the attempts could not be killed: the taken files go back to the dead worker's folder for the next round.</summary>
     public static void PutBack(QueueHome home, IEnumerable<TakenJob> taken, string workerId)
     {
         foreach (var job in taken)
@@ -129,7 +129,7 @@ internal static class Recovery
         if (job.State == JobState.Pending)
         {
             // A claim that never started (the worker died between the rename and the rewrite), or
-            // a resting job borrowed to note a fenced run (FencedRuns): back to pending/ unchanged.
+            // a resting job borrowed to note a fenced attempt (FencedAttempts): back to pending/ unchanged.
             return ReturnToPending(home, path, job.Id, workerId, now);
         }
 
