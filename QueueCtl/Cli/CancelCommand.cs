@@ -16,7 +16,7 @@ internal sealed class CancelOptions : DataOptions
 /// A pending, scheduled or failed job is taken like a claim and finished as dead
 /// (<see cref="JobControl.CancelResting"/>). A running one gets a request file beside it
 /// (<see cref="CancelRequests"/>); its processes on this host are killed at once, and its worker
-/// finishes it as dead. ARCHITECTURE.md, "Cancel".
+/// finishes it as dead. ARCHITECTURE.md, "Cancel, remove, retry".
 /// </summary>
 internal static class CancelCommand
 {

@@ -24,7 +24,8 @@ internal sealed class WaitOptions : DataOptions
 
 /// <summary>
 /// Waits on inotify (a FileSystemWatcher on completed/ and dead/), as the workers do, with a slow
-/// full re-check in case the kernel's event queue overflowed. ARCHITECTURE.md, "wait".
+/// full re-check in case the kernel's event queue overflowed. docs/decisions.md, "Cancel, remove,
+/// retry, wait".
 /// </summary>
 internal static class WaitCommand
 {

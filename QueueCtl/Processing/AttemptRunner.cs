@@ -83,7 +83,7 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
             result = result with { Error = registration.FenceReason(since) };
         }
 
-        // A cancel request (ARCHITECTURE.md, "Cancel"): the attempt was killed for it, so the job goes dead, not failed.
+        // A cancel request (ARCHITECTURE.md, "Cancel, remove, retry"): the attempt was killed for it, so the job goes dead, not failed.
         var final = !result.Succeeded && CancelRequests.Read(home, id, job.Id) is { } cancelled
             ? Transitions.CancelledRun(job, result, $"{cancelled}; its processes were killed while it ran on worker {id}", id, settings.Current)
             : Transitions.Finished(job, result, id, settings.Current);

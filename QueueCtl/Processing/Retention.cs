@@ -5,7 +5,8 @@ using QueueCtl.Storage;
 namespace QueueCtl.Processing;
 
 /// <summary>
-/// Retires finished jobs in the background (ARCHITECTURE.md, "Retention"): completed jobs older
+/// Retires finished jobs in the background (docs/decisions.md, "Composition and scale", item
+/// "Retention defaults"): completed jobs older
 /// than `completed-retention` (default 7 d), dead ones older than `dead-retention` (default 30 d),
 /// with their logs/&lt;id&gt;/, and the logs of workers gone for as long as completed jobs are kept.
 /// The cost is bounded: one pass every <see cref="Timing.RetentionEvery"/> across all workers of

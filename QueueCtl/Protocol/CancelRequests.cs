@@ -10,7 +10,7 @@ namespace QueueCtl.Protocol;
 /// that runs the job stops the attempt when it sees it (at once on this host, where `cancel`
 /// also kills the attempt's processes; at its next heartbeat on another host) and finishes the job as dead
 /// with that reason; recovery does the same for a dead worker's job. Not a job file (*.json), so
-/// nothing else reads it. ARCHITECTURE.md, "Cancel".
+/// nothing else reads it. ARCHITECTURE.md, "Cancel, remove, retry".
 /// </summary>
 internal static class CancelRequests
 {

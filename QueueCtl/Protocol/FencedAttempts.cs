@@ -21,7 +21,7 @@ internal enum NoteOutcome
 /// written while the job rests in pending/, failed/, completed/ or dead/, and by the claim protocol
 /// itself: rename the file into this worker's processing folder (the rename is the lock), add the
 /// note, rename it back without replace. A crash in between leaves a file whose state names its
-/// folder, which recovery puts back unchanged (ARCHITECTURE.md, "Several hosts").
+/// folder, which recovery puts back unchanged (docs/decisions.md, "Several hosts", item "Fencing").
 /// </summary>
 internal static class FencedAttempts
 {

@@ -49,7 +49,7 @@ namespace QueueCtl.Protocol;
  *            (a duplicate id, a name taken in pending/), or a put-back leaves it where it is for
  *            recovery to move on.
  *   EINVAL/ENOSYS  no RENAME_NOREPLACE or RENAME_EXCHANGE (GlusterFS): link + unlink, and
- *            check-then-rename for a rewrite (ARCHITECTURE.md has the short window this leaves).
+ *            check-then-rename for a rewrite (a short window: docs/decisions.md, "Several hosts").
  */
 
 /// <summary>The kinds of job-file move: each decides replace-or-not and what is fsync'd.</summary>

@@ -54,7 +54,7 @@ internal static class Recovery
 
     /// <summary>
     /// The job files in a worker's folder, each with its cancel request (ARCHITECTURE.md,
-    /// "Cancel"): a cancelled job ends dead, not retried.
+    /// "Cancel, remove, retry"): a cancelled job ends dead, not retried.
     /// </summary>
     private static IEnumerable<TakenJob> JobsIn(QueueHome home, string workerId) =>
         SafeFiles(home.ProcessingFolder(workerId))
