@@ -4,9 +4,10 @@ namespace QueueCtl;
 /// The few shapes in which the code reads "now" or waits, all on an injected
 /// <see cref="TimeProvider"/>: the console Program passes carries <see cref="TimeProvider.System"/>
 /// (CliConsole.Clock), tests pass a fake one and move it by hand. Nothing else in QueueCtl reads
-/// the clock or sleeps on its own, but for two protocol details left on the system clock: the
-/// stamp that keeps a rejected file's name unique (Rejection) and the ~2 s ESTALE retry of
-/// SharedFile (Polly's default time).
+/// the clock or sleeps on its own, but for one protocol detail left on the system clock: the ~2 s
+/// ESTALE retry of SharedFile (a static Polly pipeline on Polly's default time; its readers are
+/// reached from a path alone in dozens of places, none of which holds a TimeProvider). The fixed
+/// times themselves are in Timing.
 /// </summary>
 internal static class Clock
 {

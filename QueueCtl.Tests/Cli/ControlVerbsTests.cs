@@ -10,7 +10,7 @@ public class ControlVerbsTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
 
-    /// <summary>Pids on this host whose environment carries the job's mark (every process of its runs).</summary>
+    /// <summary>Pids on this host whose environment carries the job's mark (every process of its attempts).</summary>
     private static List<int> ProcessesOfJob(string jobId)
     {
         var mark = Encoding.UTF8.GetBytes($"QUEUECTL_JOB_ID={jobId}\0");

@@ -134,7 +134,7 @@ public class CrashTests
     }
 
     [Test]
-    public void WorkerWhoseJobWasTakenBack_HasItsRunKilled_LeavesTheNewerState_AndNotesItsLateFinishInTheHistory()
+    public void WorkerWhoseJobWasTakenBack_HasItsAttemptKilled_LeavesTheNewerState_AndNotesItsLateFinishInTheHistory()
     {
         using var home = new TempHome(inProcess: false);
         home.Ok("enqueue", "--command", "sleep 2.3; echo ran", "--id", "fenced", "--max-retries", "0");
@@ -172,13 +172,13 @@ public class CrashTests
         {
             Assert.That(WorkerFiles.AllJobs(home), Is.EqualTo(new[] { ("dead", "fenced") }), "still one file, in dead/");
             Assert.That(job.GetProperty("state").GetString(), Is.EqualTo("dead"), "the newer state was not overwritten");
-            Assert.That(job.GetProperty("history").GetArrayLength(), Is.EqualTo(1), "the fenced run is not counted again");
+            Assert.That(job.GetProperty("history").GetArrayLength(), Is.EqualTo(1), "the fenced attempt is not counted again");
             Assert.That(entry.GetProperty("error").GetString(), Does.Contain("no heartbeat"), "the recoverer's entry stays");
             Assert.That(late.GetProperty("worker").GetString(), Is.EqualTo(worker));
             Assert.That(late.GetProperty("exit_code").GetInt32(), Is.EqualTo(137), "killed by recovery before the job moved");
             Assert.That(late.GetProperty("note").GetString(), Does.Contain("would have been dead"));
             Assert.That(File.ReadAllText(home.PathOf("logs", "fenced", "attempt-1.log")), Does.Not.Contain("ran\n").And.Contain("taken back from it"));
-            Assert.That(File.ReadAllText(home.PathOf("workers", worker + ".log")), Does.Contain("noted this worker's late finish of run 1"));
+            Assert.That(File.ReadAllText(home.PathOf("workers", worker + ".log")), Does.Contain("noted this worker's late finish of attempt 1"));
         });
     }
 

@@ -67,7 +67,7 @@ public class MultiWorkerTests
 
         Processes.Signal(pid, 9);
 
-        Eventually.True(() => jobPids.All(p => !Processes.IsAlive(p)), Deadline, "each worker's guard killed its run");
+        Eventually.True(() => jobPids.All(p => !Processes.IsAlive(p)), Deadline, "each worker's guard killed its attempt");
         home.StartWorkers(1);
         Eventually.True(() => home.Ids("completed").Count == 2, Deadline, "both jobs recovered and run again elsewhere");
         Eventually.True(() => victims.All(v => !Directory.Exists(home.PathOf("processing", v))), Deadline, "the killed workers' folders recovered");

@@ -49,7 +49,7 @@ public class RecoveryNameTakenTests
         home.Write("pending/j1.json", Other);
 
         home.Recover();
-        home.Clock.Advance(Recovery.NameTakenPatience - TimeSpan.FromMilliseconds(1));
+        home.Clock.Advance(Timing.NameTakenPatience - TimeSpan.FromMilliseconds(1));
         home.Recover();
         Assert.That(Directory.GetFiles(home.PathOf("rejected")), Is.Empty, "still within the patience");
         home.Clock.Advance(TimeSpan.FromMilliseconds(2));

@@ -5,8 +5,9 @@ namespace QueueCtl.Tests.Structure;
 /// <summary>
 /// The shape of the source tree, read from the files (QueueCtl/**/*.cs, not bin/ or obj/): the
 /// namespaces form a DAG in the layer order below, and nothing outside QueueCtl/Protocol/ renames
-/// or links files. The root namespace QueueCtl (Program, Failure) is left out: Program is the top,
-/// Failure a leaf every layer may throw.
+/// or links files. The root namespace QueueCtl is left out of the layers: Program is the top, and
+/// the other root files (Failure, Clock, Timing, ByteSize, SecondsText) are leaves every layer may
+/// use, so they must use no layer themselves.
 /// </summary>
 public partial class NamespaceTests
 {
@@ -40,6 +41,22 @@ public partial class NamespaceTests
     }
 
     [Test]
+    public void RootLeaves_UseNoLayer()
+    {
+        var root = RepoRoot();
+        var offenders = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(root, "QueueCtl"), "*.cs").Where(f => Path.GetFileName(f) != "Program.cs"))
+        {
+            var used = Uses(WithoutComments(File.ReadAllText(file))).ToList();
+            if (used.Count > 0)
+            {
+                offenders.Add($"{Path.GetRelativePath(root, file)}: {string.Join(", ", used)}");
+            }
+        }
+        Assert.That(offenders, Is.Empty, "A file of the root namespace is a leaf under every layer: it may use none of them.");
+    }
+
+    [Test]
     public void OnlyProtocol_RenamesOrLinksFiles()
     {
         var root = RepoRoot();
@@ -56,6 +73,65 @@ public partial class NamespaceTests
         Assert.That(offenders, Is.Empty, "Only QueueCtl/Protocol/ may rename or link files (JobMoves, AtomicFile, Renames).");
     }
 
+    /// <summary>
+    /// Files that may spell a fixed time outside QueueCtl/Timing.cs, and why: they define a unit, a
+    /// limit, a display window or a formula's answer, not a wait or an interval of the machinery.
+    /// </summary>
+    private static readonly Dictionary<string, string> TimeLiteralsAllowed = new(StringComparer.Ordinal)
+    {
+        ["QueueCtl/Timing.cs"] = "the one home of fixed times",
+        ["QueueCtl/Config/Duration.cs"] = "the longest duration a user may type (100 years)",
+        ["QueueCtl/Retries/RetryPolicy.cs"] = "the backoff formula's answer when the base is not above 1",
+        ["QueueCtl/Views/History.cs"] = "the buckets of the history windows (1h, 24h, 7d)",
+        ["QueueCtl/Dashboard/DashboardApi.cs"] = "the \"last hour\" of the metrics",
+        ["QueueCtl/Cli/Output.cs"] = "the units of a relative time (s, min, h, d)",
+        ["QueueCtl/Processing/JobIndex.cs"] = "SettleTime: to move into Timing once that file is free",
+        ["QueueCtl/Processing/FinishHooks.cs"] = "the hooks' poll and kill wait: to move into Timing once that file is free",
+    };
+
+    [Test]
+    public void FixedTimes_LiveInTiming()
+    {
+        var root = RepoRoot();
+        var offenders = new List<string>();
+        foreach (var file in SourceFiles(root))
+        {
+            var relative = Path.GetRelativePath(root, file).Replace(Path.DirectorySeparatorChar, '/');
+            if (TimeLiteralsAllowed.ContainsKey(relative))
+            {
+                continue;
+            }
+            foreach (Match m in TimeLiteral().Matches(WithoutComments(File.ReadAllText(file))))
+            {
+                offenders.Add($"{relative}: {m.Value}");
+            }
+        }
+        Assert.That(offenders, Is.Empty, "A fixed time outside QueueCtl/Timing.cs: move it there, with a line saying what it is for.");
+    }
+
+    [Test]
+    public void ClockReads_GoThroughTheInjectedTimeProvider()
+    {
+        // CliConsole chooses the system clock for the console (the one place it is chosen); Clock.cs
+        // names the one exception: SharedFile's static ESTALE retry on Polly's default time.
+        var root = RepoRoot();
+        var offenders = new List<string>();
+        foreach (var file in SourceFiles(root))
+        {
+            var relative = Path.GetRelativePath(root, file).Replace(Path.DirectorySeparatorChar, '/');
+            foreach (Match m in DirectClockRead().Matches(WithoutComments(File.ReadAllText(file))))
+            {
+                offenders.Add($"{relative}: {m.Value}");
+            }
+        }
+        Assert.That(offenders, Is.EqualTo(new[]
+        {
+            "QueueCtl/Cli/CliConsole.cs: TimeProvider.System",
+            "QueueCtl/Storage/SharedFile.cs: new ResiliencePipelineBuilder()",
+        }),
+            "Read \"now\" and wait through the TimeProvider passed in (Clock.cs), not the machine's clock.");
+    }
+
     [Test]
     public void TheCheck_SeesRenamesAndCycles()
     {
@@ -64,6 +140,14 @@ public partial class NamespaceTests
         Assert.That(RenamePrimitive().IsMatch("Renames.Move(a, b, noReplace: true)"), Is.True);
         Assert.That(RenamePrimitive().IsMatch("[LibraryImport(\"libc\", EntryPoint = \"renameat2\")]"), Is.True);
         Assert.That(RenamePrimitive().IsMatch("AtomicFile.Write(home, path, bytes, noReplace: false)"), Is.False);
+        Assert.That(TimeLiteral().IsMatch("TimeSpan.FromMilliseconds(10 * (look + 1))"), Is.True);
+        Assert.That(TimeLiteral().IsMatch("TimeSpan.FromSeconds(settings.Current.OnFinishTimeoutSeconds)"), Is.False);
+        Assert.That(DirectClockRead().IsMatch("$\"{name}.{DateTime.UtcNow:yyyyMMdd}\""), Is.True);
+        Assert.That(DirectClockRead().IsMatch("Thread.Sleep(5)"), Is.True);
+        Assert.That(DirectClockRead().IsMatch("new ResiliencePipelineBuilder { TimeProvider = time }"), Is.False);
+        Assert.That(DirectClockRead().IsMatch("time.UtcNow()"), Is.False);
+        Assert.That(DirectClockRead().IsMatch("await Task.Delay(wait);"), Is.True);
+        Assert.That(DirectClockRead().IsMatch("await Task.Delay(wait, time, stop);"), Is.False);
         var cyclic = new Dictionary<string, Dictionary<string, List<string>>>
         {
             ["A"] = new() { ["B"] = ["a.cs"] },
@@ -74,6 +158,25 @@ public partial class NamespaceTests
         var graph = Graph();
         Assert.That(graph["QueueCtl.Cli"].Keys, Does.Contain("QueueCtl.Protocol"), "the parser reads using lines");
         Assert.That(SourceFiles(RepoRoot()).Count(), Is.GreaterThan(50), "the source tree was found");
+    }
+
+    [Test]
+    public void TheCheck_SeesUsingsAndReferencesByName()
+    {
+        // A short-form reference (Config.ByteSize inside namespace QueueCtl.Jobs) compiles without
+        // a using: the graph must see it as an edge all the same.
+        Assert.That(Uses("using QueueCtl.Config;"), Is.EqualTo(new[] { "QueueCtl.Config" }));
+        Assert.That(Uses("using static QueueCtl.Config.Duration;"), Is.EqualTo(new[] { "QueueCtl.Config" }));
+        Assert.That(Uses("using Size = QueueCtl.Config.ByteSize;"), Is.EqualTo(new[] { "QueueCtl.Config" }), "an alias using");
+        Assert.That(Uses("var s = global::QueueCtl.Storage.Sub.X.Y();"), Is.EqualTo(new[] { "QueueCtl.Storage" }));
+        Assert.That(Uses("var s = QueueCtl.Config.ByteSize.Format(1);"), Is.EqualTo(new[] { "QueueCtl.Config" }));
+        Assert.That(Uses("var s = Config.ByteSize.Format(1);"), Is.EqualTo(new[] { "QueueCtl.Config" }), "a short-form reference");
+        Assert.That(Uses("$\"{Processing.WorkerId.New()}\""), Is.EqualTo(new[] { "QueueCtl.Processing" }), "in an interpolation");
+        Assert.That(Uses("var n = options.Config.Path + settings.Jobs.Count + myConfig.X;"), Is.Empty, "members, not namespaces");
+        foreach (var layer in Layers)
+        {
+            Assert.That(Uses($"{layer["QueueCtl.".Length..]}.Type.Member"), Is.EqualTo(new[] { layer }), $"the short form of {layer} is in QualifiedReference");
+        }
     }
 
     /// <summary>namespace → the QueueCtl.* namespaces its files use → which files.</summary>
@@ -89,11 +192,7 @@ public partial class NamespaceTests
             {
                 continue;
             }
-            var used = UsingLine().Matches(code).Select(u => u.Groups[1].Value)
-                .Concat(QualifiedReference().Matches(code).Select(q => "QueueCtl." + q.Groups[1].Value))
-                .Select(Top)
-                .Where(n => n != own && n != "QueueCtl")
-                .Distinct();
+            var used = Uses(code).Where(n => n != own);
             var edges = graph.TryGetValue(own, out var found) ? found : graph[own] = new(StringComparer.Ordinal);
             foreach (var target in used)
             {
@@ -140,6 +239,14 @@ public partial class NamespaceTests
         return null;
     }
 
+    /// <summary>The QueueCtl.* layers a file's code uses: its using lines and its references by name.</summary>
+    private static IEnumerable<string> Uses(string code) =>
+        UsingLine().Matches(code).Select(u => u.Groups[1].Value)
+            .Concat(QualifiedReference().Matches(code).Select(q => "QueueCtl." + q.Groups["ns"].Value))
+            .Select(Top)
+            .Where(n => n != "QueueCtl")
+            .Distinct();
+
     private static string Describe(Dictionary<string, Dictionary<string, List<string>>> graph) =>
         string.Join("\n", graph.SelectMany(f => f.Value.Select(t => $"  {f.Key} -> {t.Key}: {string.Join(", ", t.Value)}")));
 
@@ -173,11 +280,27 @@ public partial class NamespaceTests
     [GeneratedRegex(@"^\s*namespace\s+([\w.]+)", RegexOptions.Multiline)]
     private static partial Regex NamespaceLine();
 
-    [GeneratedRegex(@"^\s*(?:global\s+)?using\s+(?:static\s+)?(QueueCtl(?:\.\w+)+)\s*;", RegexOptions.Multiline)]
+    /// <summary>`using QueueCtl.X;`, `using static QueueCtl.X.T;` and the alias `using T = QueueCtl.X.T;`.</summary>
+    [GeneratedRegex(@"^\s*(?:global\s+)?using\s+(?:static\s+|\w+\s*=\s*)?(?:global::)?(QueueCtl(?:\.\w+)+)\s*;", RegexOptions.Multiline)]
     private static partial Regex UsingLine();
 
-    [GeneratedRegex(@"(?<![\w.])(?:global::)?QueueCtl\.(\w+)\.")]
+    /// <summary>
+    /// A reference by name instead of a using: `QueueCtl.Config.ByteSize`, and the short
+    /// `Config.ByteSize` that compiles without a using inside any QueueCtl.* namespace (the
+    /// enclosing QueueCtl namespace resolves it). The short form counts only a layer's name
+    /// followed by a capitalised name, and never after a dot or a letter (`options.Config.Path`,
+    /// `settings.Jobs.Count` are members, not namespaces).
+    /// </summary>
+    [GeneratedRegex(@"(?<![\w.])(?:global::)?(?:QueueCtl\.(?<ns>\w+)\.|(?<ns>Cli|Config|Dashboard|Jobs|Processing|Protocol|Retries|Storage|Views)\.[A-Z])")]
     private static partial Regex QualifiedReference();
+
+    /// <summary>The machine's clock read or slept on directly, or a Polly pipeline built without a TimeProvider.</summary>
+    [GeneratedRegex(@"\b(?:DateTime|DateTimeOffset)\.(?:UtcNow|Now|Today)\b|\bStopwatch\b|\bEnvironment\.TickCount|\bThread\.Sleep\s*\(|\bTimeProvider\.System\b|\bTask\.Delay\s*\([^,()]*\)|\bnew ResiliencePipelineBuilder\(\)")]
+    private static partial Regex DirectClockRead();
+
+    /// <summary>A TimeSpan made from a number written in the code (`TimeSpan.FromSeconds(2)`, `FromMilliseconds(10 * n)`).</summary>
+    [GeneratedRegex(@"\bTimeSpan\.From\w+\(\s*\d")]
+    private static partial Regex TimeLiteral();
 
     [GeneratedRegex(@"""(?:[^""\\\n]|\\.)*""|//[^\n]*|/\*.*?\*/", RegexOptions.Singleline)]
     private static partial Regex Comment();

@@ -54,7 +54,7 @@ public class FakeClockTests
             var claimed = claimer.TryClaim(candidate!.Path, candidate.State, settings, Now).Job!;
             _clock.Advance(TimeSpan.FromSeconds(7)); // the run takes 7 s of fake time
             var final = Transitions.Finished(claimed.Job, new AttemptResult(1, "exit code 1", claimed.Job.StartedAt!.Value, Now), "w1", settings);
-            Assert.That(claimed.Finish(final), Is.EqualTo(FinishOutcome.Finished));
+            Assert.That(claimed.Finish(final, Now), Is.EqualTo(FinishOutcome.Finished));
 
             var backoff = TimeSpan.FromSeconds(Math.Pow(3, attempts)); // 3, 9, 27 s
             var expectedRunAt = Now + backoff;
@@ -128,6 +128,17 @@ public class FakeClockTests
     }
 
     [Test]
+    public void Rejection_NamesATakenNameWithTheCallersClock()
+    {
+        var first = Path.Combine(_root, "pending", "dropped.json");
+        File.WriteAllText(first, "not a job");
+        Assert.That(Rejection.Reject(_home, first, "first", Now), Is.EqualTo(Path.Combine(_home.Rejected, "dropped.json")));
+        File.WriteAllText(first, "not a job either");
+        Assert.That(Rejection.Reject(_home, first, "second", Now),
+            Is.EqualTo(Path.Combine(_home.Rejected, "dropped.json.20300101120000000-1")), "the fake clock's time, not the machine's");
+    }
+
+    [Test]
     public void StaleTmpEntries_AreRemovedOnlyOnceOlderThanTheirAge()
     {
         var staged = Path.Combine(_home.Tmp, ".staged-file");
@@ -136,14 +147,14 @@ public class FakeClockTests
         var orphan = Directory.CreateDirectory(Path.Combine(_home.Tmp, "w-died-at-start")).FullName;
         Directory.SetLastWriteTimeUtc(orphan, Now);
 
-        _clock.Advance(StaleFiles.FolderAge);
+        _clock.Advance(Timing.StaleTmpFolderAge);
         Assert.That(StaleFiles.Clean(_home, Now), Is.EqualTo(0), "both exactly at or under their age");
         _clock.Advance(OneMs);
         Assert.That(StaleFiles.Clean(_home, Now), Is.EqualTo(1));
         Assert.That(Directory.Exists(orphan), Is.False, "an unregistered worker's staging folder goes after 1 h");
         Assert.That(File.Exists(staged), Is.True, "a staged file stays for 36 h");
 
-        _clock.Advance(StaleFiles.FileAge - StaleFiles.FolderAge - OneMs);
+        _clock.Advance(Timing.StaleTmpFileAge - Timing.StaleTmpFolderAge - OneMs);
         Assert.That(StaleFiles.Clean(_home, Now), Is.EqualTo(0));
         _clock.Advance(OneMs);
         Assert.That(StaleFiles.Clean(_home, Now), Is.EqualTo(1));
@@ -159,7 +170,7 @@ public class FakeClockTests
             var candidate = NextCandidate(index)!;
             var claimed = new Claimer(_home.ForWorker("w1"), "w1").TryClaim(candidate.Path, candidate.State, new Settings(), Now).Job!;
             var final = Transitions.Finished(claimed.Job, new AttemptResult(0, null, Now, Now), "w1", new Settings());
-            Assert.That(claimed.Finish(final), Is.EqualTo(FinishOutcome.Finished));
+            Assert.That(claimed.Finish(final, Now), Is.EqualTo(FinishOutcome.Finished));
         }
 
         _clock.Advance(TimeSpan.FromDays(7) - OneMs);
@@ -220,7 +231,7 @@ public class FakeClockTests
             Eventually.True(() => !File.Exists(old), TimeSpan.FromSeconds(10), "the job finished 7 d 1 min ago deleted");
             Assert.That(File.Exists(young), Is.True, "the job finished 6 d 23 h 30 min ago kept: it was not a candidate of that pass");
 
-            _clock.Advance(Retention.Interval + TimeSpan.FromMinutes(30)); // the next pass, 10 min later; now 7 d have passed
+            _clock.Advance(Timing.RetentionEvery + TimeSpan.FromMinutes(30)); // the next pass, 10 min later; now 7 d have passed
             Eventually.True(() => !File.Exists(young), TimeSpan.FromSeconds(10), "deleted once the clock passed its retention");
         }
         finally

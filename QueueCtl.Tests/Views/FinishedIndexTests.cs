@@ -57,7 +57,7 @@ public class FinishedIndexTests
         AssertMatchesTheFolders();
         Assert.That(Header(JobState.Completed).Built, Is.EqualTo(built), "answered from snapshot + ledgers, not rebuilt");
 
-        _index.Upkeep(Later + FinishedIndex.FoldAfter); // lines older than FoldAfter: folded
+        _index.Upkeep(Later + Timing.IndexFoldAfter); // lines older than Timing.IndexFoldAfter: folded
         var folded = Header(JobState.Completed);
         Assert.That(folded.Built, Is.EqualTo(built), "folded, not rebuilt");
         Assert.That(folded.Written, Is.GreaterThan(built), "the ledgers were folded into the snapshot");
@@ -78,7 +78,7 @@ public class FinishedIndexTests
         var changed = Directory.GetLastWriteTimeUtc(_home.StateFolder(JobState.Completed));
         Assert.That(_index.Open(JobState.Completed, changed + TimeSpan.FromSeconds(1))!.Count, Is.EqualTo(5),
             "within the settle time a ledger line may still be on its way: no rebuild yet");
-        Assert.That(_index.Open(JobState.Completed, changed + FinishedIndex.Settle)!.Count, Is.EqualTo(6), "settled: rebuilt from the folder");
+        Assert.That(_index.Open(JobState.Completed, changed + Timing.IndexSettle)!.Count, Is.EqualTo(6), "settled: rebuilt from the folder");
 
         BackdateLedgers();
         File.SetLastWriteTimeUtc(_index.SnapshotPath(JobState.Completed), DateTime.UtcNow.AddHours(-1));
@@ -136,9 +136,9 @@ public class FinishedIndexTests
         File.Delete(_home.JobPath(JobState.Completed, id)); // what that process did
         var mine = Directory.GetFiles(ledgers).Single(p => p != gone);
 
-        _index.Upkeep(Later + FinishedIndex.FoldAfter); // folds its line in
+        _index.Upkeep(Later + Timing.IndexFoldAfter); // folds its line in
         Assert.That(File.Exists(gone), Is.True, "not folded before this fold: kept until the next");
-        _index.Upkeep(Later + FinishedIndex.FoldAfter * 2);
+        _index.Upkeep(Later + Timing.IndexFoldAfter * 2);
         Assert.That(File.Exists(gone), Is.False, "folded, and its process is gone");
         Assert.That(File.Exists(mine), Is.True, "this process may append again");
         Assert.That(Header(JobState.Completed).Count, Is.EqualTo(1));
@@ -175,7 +175,7 @@ public class FinishedIndexTests
         }
         Finish(JobState.Completed); // a later ledger line covers the folder's mtime
         Assert.That(_index.Open(JobState.Completed, built + TimeSpan.FromSeconds(5))!.Count, Is.EqualTo(11), "the mtime rule cannot see it");
-        _index.Upkeep(built + FinishedIndex.RebuildEvery + TimeSpan.FromSeconds(1));
+        _index.Upkeep(built + Timing.IndexRebuildEvery + TimeSpan.FromSeconds(1));
         AssertMatchesTheFolders();
     }
 
@@ -188,13 +188,13 @@ public class FinishedIndexTests
         var ledger = Directory.GetFiles(FinishedLedger.Folder(_home.Root, JobState.Completed)).Single();
         File.AppendAllText(ledger, $"+{id}\n");
         Assert.That(_index.Open(JobState.Completed, Later)!.Entries(newest: false).Select(e => e.Id), Is.EqualTo(new[] { id }), "listed once");
-        _index.Upkeep(Later + FinishedIndex.FoldAfter);
+        _index.Upkeep(Later + Timing.IndexFoldAfter);
         Assert.That(Header(JobState.Completed).Count, Is.EqualTo(1), "the fold settles the id by its file");
         var second = Finish(JobState.Completed);
         Assert.That(JobControl.Remove(_home, new JobStore(_home).Locate(id)!), Is.EqualTo(TakeOutcome.Done));
-        _index.Upkeep(Later + FinishedIndex.FoldAfter * 2);
+        _index.Upkeep(Later + Timing.IndexFoldAfter * 2);
         Assert.That(Header(JobState.Completed).Count, Is.EqualTo(1));
-        Assert.That(_index.Open(JobState.Completed, Later + FinishedIndex.FoldAfter * 2)!.Entries(newest: false).Select(e => e.Id), Is.EqualTo(new[] { second }));
+        Assert.That(_index.Open(JobState.Completed, Later + Timing.IndexFoldAfter * 2)!.Entries(newest: false).Select(e => e.Id), Is.EqualTo(new[] { second }));
     }
 
     [Test]
@@ -205,13 +205,13 @@ public class FinishedIndexTests
         var folder = FinishedLedger.Folder(_home.Root, JobState.Completed);
         var quiet = Later + TimeSpan.FromMinutes(30); // this process's ledger has been silent long enough to be closed
         _index.Upkeep(quiet);
-        _index.Upkeep(quiet + FinishedIndex.FoldAfter);
+        _index.Upkeep(quiet + Timing.IndexFoldAfter);
         Assert.That(Directory.GetFiles(folder), Is.Empty, "folded, then deleted as quiet");
 
         var after = Finish(JobState.Completed); // the same writer, the same file name again
         var next = Finish(JobState.Completed);
         Assert.That(Directory.GetFiles(folder), Has.Length.EqualTo(2), "the writer moved to its next generation after finding its file made again");
-        var view = _index.Open(JobState.Completed, quiet + FinishedIndex.FoldAfter)!;
+        var view = _index.Open(JobState.Completed, quiet + Timing.IndexFoldAfter)!;
         Assert.That(view.Count, Is.EqualTo(3));
         Assert.That(view.Entries(newest: true).Select(e => e.Id).Take(2), Is.EqualTo(new[] { next, after }));
     }
@@ -267,7 +267,7 @@ public class FinishedIndexTests
         Directory.CreateDirectory(folder);
         var path = Path.Combine(folder, id + ".json");
         File.WriteAllBytes(path, JobJson.Serialize(NewJob(id, state, at)));
-        Assert.That(ClaimedJob.MoveToState(_home, path, NewJob(id, state, at)), Is.EqualTo(FinishOutcome.Finished));
+        Assert.That(ClaimedJob.MoveToState(_home, path, NewJob(id, state, at), at), Is.EqualTo(FinishOutcome.Finished));
         return id;
     }
 

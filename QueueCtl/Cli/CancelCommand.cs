@@ -16,20 +16,17 @@ internal sealed class CancelOptions : DataOptions
 /// A pending, scheduled or failed job is taken like a claim and finished as dead
 /// (<see cref="JobControl.CancelResting"/>). A running one gets a request file beside it
 /// (<see cref="CancelRequests"/>); its processes on this host are killed at once, and its worker
-/// finishes it as dead. ARCHITECTURE.md, "Cancel".
+/// finishes it as dead. ARCHITECTURE.md, "Cancel, remove, retry".
 /// </summary>
 internal static class CancelCommand
 {
-    /// <summary>How often a running job's processes are killed again while its worker finishes it.</summary>
-    private static readonly TimeSpan KillAgain = TimeSpan.FromMilliseconds(100);
-
     public static int Run(CancelOptions options, CliConsole console)
     {
         var ids = ControlIds.Validate(options.Ids);
         var home = options.ResolveHome();
         var store = new JobStore(home);
         // A worker on another host sees the request at its next heartbeat (lease / 4, at most 5 s).
-        var settle = Timing.HeartbeatInterval(ConfigStore.Load(home).WorkerLeaseSeconds) + TimeSpan.FromSeconds(5);
+        var settle = Timing.HeartbeatInterval(ConfigStore.Load(home).WorkerLeaseSeconds) + Timing.CancelSettleMargin;
         var cancelled = new List<string>();
         var deadNow = new List<Job>();
         var failed = false;
@@ -78,7 +75,7 @@ internal static class CancelCommand
     }
 
     /// <summary>
-    /// Writes the request, kills the run's processes on this host, and waits for its worker to
+    /// Writes the request, kills the attempt's processes on this host, and waits for its worker to
     /// finish the job. Null: the job moved, look again. Empty: it left its worker's folder (the
     /// next look says how it ended). A worker id: still there when the wait ended (its worker is
     /// on another host and stops it at its next heartbeat; the request stays).
@@ -96,8 +93,8 @@ internal static class CancelCommand
             {
                 return worker;
             }
-            JobProcesses.KillAll(worker, stored.Id, TimeSpan.FromSeconds(1), time);
-            time.Sleep(KillAgain);
+            JobProcesses.KillAll(worker, stored.Id, Timing.CancelKillWait, time);
+            time.Sleep(Timing.CancelKillAgain);
         }
         // Finished before the request was seen (or by its worker, which removed it): no request may stay behind.
         CancelRequests.RemoveStray(home, worker);

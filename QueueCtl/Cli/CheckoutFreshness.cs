@@ -7,7 +7,7 @@ namespace QueueCtl.Cli;
 /// <summary>
 /// The checkout's `./queuectl` wrapper hands the freshness check of its build to the binary it
 /// starts: a shell script needs two stat calls and a function call per source, native code a tenth
-/// of that (ARCHITECTURE.md "Build and start-up"). The wrapper sets QUEUECTL_CHECKOUT to the
+/// of that (docs/decisions.md, "Build and start-up"). The wrapper sets QUEUECTL_CHECKOUT to the
 /// checkout; this reads the list the build left (QueueCtl/bin/run/sources, written before the
 /// build started, so its mtime is the build's start) with the wrapper's own rules, and when
 /// anything changed runs the wrapper again with QUEUECTL_REBUILD=1, which builds and starts the new

@@ -12,7 +12,7 @@ internal sealed class LogsOptions : CommonOptions
     [Value(0, MetaName = "id", Required = true, HelpText = "The job id.")]
     public string Id { get; set; } = "";
 
-    [Option("attempt", MetaValue = "N", HelpText = "Which run (1 is the first, counted over the job's whole life; default: the latest).")]
+    [Option("attempt", MetaValue = "N", HelpText = "Which attempt (1 is the first, counted over the job's whole life; default: the latest).")]
     public int? Attempt { get; set; }
 
     [Option("follow", HelpText = "Keep printing new output until the attempt ends (waits for a pending job to start).")]
@@ -21,8 +21,6 @@ internal sealed class LogsOptions : CommonOptions
 
 internal static class LogsCommand
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
-
     public static int Run(LogsOptions options, CliConsole console)
     {
         if (!JobId.IsValid(options.Id))
@@ -36,7 +34,7 @@ internal static class LogsCommand
         var home = options.ResolveHome();
         var store = new JobStore(home);
         var stored = store.Locate(options.Id);
-        var attempts = CommandRunner.Runs(home, stored, options.Id);
+        var attempts = CommandRunner.Attempts(home, stored, options.Id);
         if (attempts.Count == 0 && stored is null)
         {
             throw Failure.Operation($"No job with id '{options.Id}'.");
@@ -82,7 +80,7 @@ internal static class LogsCommand
     {
         // Which attempt: the one asked for, else the running one, else the next one to run, else the latest.
         var job = store.Locate(id);
-        var attempt = wanted ?? (job?.Job is { } j ? j.NextRun - (job.State == JobState.Completed || job.State == JobState.Dead ? 1 : 0) : 1);
+        var attempt = wanted ?? (job?.Job is { } j ? j.NextAttemptNumber - (job.State == JobState.Completed || job.State == JobState.Dead ? 1 : 0) : 1);
         attempt = Math.Max(1, attempt);
         var path = CommandRunner.LogPath(home, id, attempt);
         StreamReader? file = null;
@@ -110,7 +108,7 @@ internal static class LogsCommand
                     }
                     return 0;
                 }
-                console.Clock.Sleep(PollInterval);
+                console.Clock.Sleep(Timing.LogsFollowPoll);
             }
         }
         finally
@@ -119,11 +117,11 @@ internal static class LogsCommand
         }
     }
 
-    /// <summary>A run has ended once the job's history holds it, or the job is gone.</summary>
+    /// <summary>An attempt has ended once the job's history holds it, or the job is gone.</summary>
     private static bool AttemptEnded(JobStore store, string id, int attempt)
     {
         var stored = store.Locate(id);
-        return stored?.Job is not { } job || job.NextRun > attempt;
+        return stored?.Job is not { } job || job.NextAttemptNumber > attempt;
     }
 
     /// <summary>A reader that keeps its place and its UTF-8 decoder state, so a growing file can be read again and again.</summary>

@@ -95,7 +95,7 @@ internal static class ControlIds
             {
                 return failure.Message;
             }
-            time.Sleep(TimeSpan.FromMilliseconds(10 * Math.Min(look + 1, 10))); // RACE: it moved (a claim, a recovery): look again shortly
+            time.Sleep(Timing.LookAgainStep * Math.Min(look + 1, 10)); // RACE: it moved (a claim, a recovery): look again shortly
         }
         return $"Job '{id}' kept moving; try again.";
     }

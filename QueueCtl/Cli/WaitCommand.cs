@@ -24,14 +24,12 @@ internal sealed class WaitOptions : DataOptions
 
 /// <summary>
 /// Waits on inotify (a FileSystemWatcher on completed/ and dead/), as the workers do, with a slow
-/// full re-check in case the kernel's event queue overflowed. ARCHITECTURE.md, "wait".
+/// full re-check in case the kernel's event queue overflowed. docs/decisions.md, "Cancel, remove,
+/// retry, wait".
 /// </summary>
 internal static class WaitCommand
 {
     public const int TimedOut = 124;
-
-    /// <summary>The safety re-check of every awaited job; events normally come long before.</summary>
-    private static readonly TimeSpan SafetyCheck = TimeSpan.FromSeconds(2);
 
     private sealed record Outcome(string Id, string State, string? LastError);
 
@@ -131,7 +129,7 @@ internal static class WaitCommand
         }
 
         Check(ids, full: true);
-        var nextFull = console.Clock.GetElapsedTime(started) + SafetyCheck;
+        var nextFull = console.Clock.GetElapsedTime(started) + Timing.WaitSafetyCheck;
         while (waiting.Count > 0)
         {
             var now = console.Clock.GetElapsedTime(started);
@@ -142,7 +140,7 @@ internal static class WaitCommand
             if (now >= nextFull || watcher.Overflowed)
             {
                 Check([.. waiting], full: true);
-                nextFull = now + SafetyCheck;
+                nextFull = now + Timing.WaitSafetyCheck;
                 continue;
             }
             watcher.WaitOne((nextFull < deadline ? nextFull : deadline) - now, console.Clock);

@@ -81,7 +81,7 @@ internal static class WorkerCommand
             }
         }
 
-        WorkerLauncher.Start(home, ids, options.Processes, TimeSpan.FromSeconds(15), console.Clock, queues);
+        WorkerLauncher.Start(home, ids, options.Processes, Timing.WorkerStartWait, console.Clock, queues);
         if (options.Json)
         {
             Output.Json(console.Out, w =>
@@ -159,7 +159,7 @@ internal static class WorkerCommand
             {
                 break;
             }
-            console.Clock.Sleep(TimeSpan.FromMilliseconds(50));
+            console.Clock.Sleep(Timing.WorkerStopPoll);
         }
         foreach (var record in here.Except(remaining))
         {

@@ -51,6 +51,6 @@ internal static class Duration
             ? duration
             : throw Failure.Usage($"Invalid {what} '{text}': expected {Hint}, at most {MaxText} (100 years).");
 
-    /// <summary>Seconds as the shortest exact text: 30, 1.5.</summary>
-    public static string Seconds(double seconds) => seconds.ToString("0.###", CultureInfo.InvariantCulture);
+    /// <summary>Seconds as the shortest exact text: 30, 1.5 (<see cref="SecondsText"/>, which the Jobs layer can reach).</summary>
+    public static string Seconds(double seconds) => SecondsText.Format(seconds);
 }

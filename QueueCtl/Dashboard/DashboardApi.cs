@@ -250,7 +250,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
             await Error(context, 409, $"Job '{id}' moved while it was read; ask again.");
             return;
         }
-        var attempts = CommandRunner.Runs(home, stored, id);
+        var attempts = CommandRunner.Attempts(home, stored, id);
         await Json(context, w =>
         {
             w.WriteStartObject();
@@ -280,7 +280,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
         {
             return;
         }
-        var attempts = CommandRunner.Runs(home, new JobStore(home).Locate(id), id);
+        var attempts = CommandRunner.Attempts(home, new JobStore(home).Locate(id), id);
         if (attempts.Count == 0)
         {
             await Text(context, "", "text/plain; charset=utf-8");
@@ -295,7 +295,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
         var path = CommandRunner.LogPath(home, id, attempt);
         if (!File.Exists(path))
         {
-            await Text(context, "", "text/plain; charset=utf-8"); // the run printed nothing
+            await Text(context, "", "text/plain; charset=utf-8"); // the attempt printed nothing
             return;
         }
         context.Response.ContentType = "text/plain; charset=utf-8";
@@ -365,14 +365,14 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
                     var worker = Path.GetFileName(Path.GetDirectoryName(stored.Path)!);
                     if (worker.StartsWith("cancel-", StringComparison.Ordinal) || CancelRequests.Write(home, worker, id, reason))
                     {
-                        JobProcesses.KillAll(worker, id, TimeSpan.FromMilliseconds(500), time);
+                        JobProcesses.KillAll(worker, id, Timing.DashboardKillWait, time);
                         context.Response.StatusCode = StatusCodes.Status202Accepted;
                         await Done(context, id, JobState.Processing, $"{id}: cancel requested; worker {worker} ends it as dead");
                         return;
                     }
                     break; // RACE: its worker's folder went: the job is elsewhere now
             }
-            await Task.Delay(TimeSpan.FromMilliseconds(10 * (look + 1)), time);
+            await Task.Delay(Timing.LookAgainStep * (look + 1), time);
         }
         await Error(context, 409, $"Job '{id}' kept moving; try again.");
     }
@@ -403,7 +403,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
                 await Done(context, id, "removed", $"{id} removed");
                 return;
             }
-            await Task.Delay(TimeSpan.FromMilliseconds(10 * (look + 1)), time); // RACE: it moved: look again
+            await Task.Delay(Timing.LookAgainStep * (look + 1), time); // RACE: it moved: look again
         }
         await Error(context, 409, $"Job '{id}' kept moving; try again.");
     }

@@ -23,7 +23,7 @@ internal static class DashboardServer
         builder.Logging.ClearProviders();
         var host = bind.Contains(':', StringComparison.Ordinal) ? $"[{bind}]" : bind;
         builder.WebHost.UseUrls($"http://{host}:{port}");
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = Timing.DashboardShutdown);
         var app = builder.Build();
         var api = new DashboardApi(home, new RequestGuard(token, bind), time);
         app.Run(api.HandleAsync);

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http;
 namespace QueueCtl.Dashboard;
 
 /// <summary>
-/// The dashboard's three gates, checked before any route (ARCHITECTURE.md, "Dashboard"):
+/// The dashboard's three gates, checked before any route (docs/dashboard.md, "How it is built"):
 /// the Host header must name this machine's loopback (a DNS-rebinding page sends its own name),
 /// an Origin header must be the page's own origin (no cross-site POST), and everything under
 /// /api/ needs the token printed at start in a header a plain form or link cannot send.

@@ -56,10 +56,10 @@ internal sealed record Job
     [JsonIgnore] public string QueueName => Queue ?? DefaultQueue;
 
     /// <summary>
-    /// The number of the next run over the job's whole life: history entries + 1. Unlike
-    /// attempts it is not reset by `dlq retry`, so log files and history entries never repeat.
+    /// The number of the next attempt over the job's whole life: history entries + 1. Unlike
+    /// `attempts` it is not reset by `dlq retry`, so log files and history entries never repeat.
     /// </summary>
-    [JsonIgnore] public int NextRun => (History?.Count ?? 0) + 1;
+    [JsonIgnore] public int NextAttemptNumber => (History?.Count ?? 0) + 1;
 }
 
 /// <summary>One finished attempt, appended to <see cref="Job.History"/>.</summary>
@@ -74,18 +74,18 @@ internal sealed record Attempt
     [JsonPropertyName("outcome")] public string? Outcome { get; init; }
     [JsonPropertyName("error")] public string? Error { get; init; }
 
-    /// <summary>Set when some of this run's output could not be written to its log: how much, and why (a full disk).</summary>
+    /// <summary>Set when some of this attempt's output could not be written to its log: how much, and why (a full disk).</summary>
     [JsonPropertyName("output_lost")] public string? OutputLost { get; init; }
 
     /// <summary>
-    /// Set when this run's worker finished it after recovery had taken the job back (the worker's
-    /// lease ran out, e.g. while it was cut off from a shared file system): what that run really
-    /// did. It was not counted as another attempt.
+    /// Set when this attempt's worker finished it after recovery had taken the job back (the
+    /// worker's lease ran out, e.g. while it was cut off from a shared file system): what that
+    /// attempt really did. It was not counted again.
     /// </summary>
     [JsonPropertyName("late_finish")] public LateFinish? LateFinish { get; init; }
 }
 
-/// <summary>The real end of a run that had been taken back from its worker (fencing).</summary>
+/// <summary>The real end of an attempt that had been taken back from its worker (fencing).</summary>
 internal sealed record LateFinish
 {
     [JsonPropertyName("worker")] public required string Worker { get; init; }

@@ -48,7 +48,7 @@ internal static class JobParser
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>The size limit as one phrase for messages: 1M (1048576 bytes).</summary>
-    public static string SizeLimitText => $"{Config.ByteSize.Format(JobLimits.MaxFileBytes)} ({JobLimits.MaxFileBytes} bytes)";
+    public static string SizeLimitText => $"{ByteSize.Format(JobLimits.MaxFileBytes)} ({JobLimits.MaxFileBytes} bytes)";
 
     /// <summary>
     /// Parses a job file's bytes (a dropped file): they must be UTF-8, and at most
@@ -183,7 +183,7 @@ internal static class JobParser
         if (timeout is <= 0 or > JobLimits.MaxTimeoutSeconds)
         {
             throw Failure.Usage(
-                $"'timeout_seconds' must be greater than 0 and at most {JobLimits.MaxTimeoutSeconds} ({JobLimits.MaxTimeoutText}), not {Config.Duration.Seconds(timeout.Value)}.");
+                $"'timeout_seconds' must be greater than 0 and at most {JobLimits.MaxTimeoutSeconds} ({JobLimits.MaxTimeoutText}), not {SecondsText.Format(timeout.Value)}.");
         }
 
         var notBefore = Timestamp(fields, "not_before");
@@ -325,7 +325,7 @@ internal static class JobParser
         if (total > JobLimits.MaxExecBytes)
         {
             throw Failure.Usage(
-                $"'command' and 'env' together are {total} bytes; a job may pass at most {Config.ByteSize.Format(JobLimits.MaxExecBytes)} ({JobLimits.MaxExecBytes} bytes) to the command, leaving room under Linux's ARG_MAX for the worker's own environment.");
+                $"'command' and 'env' together are {total} bytes; a job may pass at most {ByteSize.Format(JobLimits.MaxExecBytes)} ({JobLimits.MaxExecBytes} bytes) to the command, leaving room under Linux's ARG_MAX for the worker's own environment.");
         }
     }
 

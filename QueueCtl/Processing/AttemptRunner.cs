@@ -36,8 +36,8 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
             ShouldHandle = new PredicateBuilder().Handle<IOException>().Handle<UnauthorizedAccessException>(),
             MaxRetryAttempts = int.MaxValue,
             BackoffType = DelayBackoffType.Exponential,
-            Delay = TimeSpan.FromMilliseconds(100),
-            MaxDelay = TimeSpan.FromSeconds(5),
+            Delay = Timing.FinishRetryFirst,
+            MaxDelay = Timing.FinishRetryMax,
             UseJitter = true,
             OnRetry = args =>
             {
@@ -79,15 +79,15 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
         }
         if (result.ExitCode == 128 + 9 && !Registration.IsFenceReason(result.Error) && registration.Fenced(out var since))
         {
-            // The guard was first to kill the run for the same reason (it does not wait for a heartbeat).
+            // The guard was first to kill the attempt for the same reason (it does not wait for a heartbeat).
             result = result with { Error = registration.FenceReason(since) };
         }
 
-        // A cancel request (ARCHITECTURE.md, "Cancel"): the run was killed for it, so the job goes dead, not failed.
+        // A cancel request (ARCHITECTURE.md, "Cancel, remove, retry"): the attempt was killed for it, so the job goes dead, not failed.
         var final = !result.Succeeded && CancelRequests.Read(home, id, job.Id) is { } cancelled
             ? Transitions.CancelledRun(job, result, $"{cancelled}; its processes were killed while it ran on worker {id}", id, settings.Current)
             : Transitions.Finished(job, result, id, settings.Current);
-        var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
+        var outcome = IoRetry.Execute(_ => claimed.Finish(final, time.UtcNow()), abort);
         CancelRequests.Remove(home, id, job.Id);
         if (_finishTrouble.Cleared(time.UtcNow()) is { } tried)
         {
@@ -114,13 +114,13 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
         log(outcome switch
         {
             FinishOutcome.Finished => $"{job.Id} {detail}",
-            FinishOutcome.Fenced => $"{job.Id} was taken back by recovery while it ran; its newer state was left alone (this run: {detail})",
+            FinishOutcome.Fenced => $"{job.Id} was taken back by recovery while it ran; its newer state was left alone (this attempt: {detail})",
             _ => $"{job.Id} could not be moved to {final.State}/ (id taken); moved to rejected/",
         });
         registration.Set("idle", null, log);
     }
 
-    /// <summary>At each heartbeat: a run whose registration is older than the fence is killed before another worker may judge this one dead.</summary>
+    /// <summary>At each heartbeat: an attempt whose registration is older than the fence is killed before another worker may judge this one dead.</summary>
     public void CheckFence()
     {
         if (registration.Fenced(out var since) && Volatile.Read(ref _running) is { } run && run.Reason is null)
@@ -144,7 +144,7 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
                 && CancelRequests.Read(home, id, job) is { } reason)
             {
                 run.Stop(reason);
-                log($"{job}: stopping the run for a cancel request");
+                log($"{job}: stopping the attempt for a cancel request");
             }
             CancelRequests.RemoveStray(home, id);
         }
@@ -171,12 +171,12 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
         if (check.Outcome != ParentsOutcome.Doomed)
         {
             var back = job with { State = JobState.Pending, WorkerId = null, StartedAt = null };
-            IoRetry.Execute(_ => ClaimedJob.FinishFile(home, claimed.Path, back), abort);
+            IoRetry.Execute(_ => ClaimedJob.FinishFile(home, claimed.Path, back, time.UtcNow()), abort);
             log($"{job.Id}: its parents are not dead any more; back to pending/");
             return;
         }
         var final = Transitions.Cancelled(job, check.Reason!, time.UtcNow());
-        var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
+        var outcome = IoRetry.Execute(_ => claimed.Finish(final, time.UtcNow()), abort);
         log($"{job.Id} {(outcome == FinishOutcome.Finished ? "dead" : outcome.ToString().ToLowerInvariant())} without running: {check.Reason}");
         if (outcome == FinishOutcome.Finished)
         {
@@ -189,7 +189,7 @@ internal sealed class AttemptRunner(QueueHome home, string id, SettingsWatcher s
     private void FinishCancelledBeforeStart(ClaimedJob claimed, string reason, CancellationToken abort)
     {
         var final = Transitions.Cancelled(claimed.Job, reason, time.UtcNow());
-        var outcome = IoRetry.Execute(_ => claimed.Finish(final), abort);
+        var outcome = IoRetry.Execute(_ => claimed.Finish(final, time.UtcNow()), abort);
         CancelRequests.Remove(home, id, claimed.Job.Id);
         if (outcome == FinishOutcome.Finished)
         {

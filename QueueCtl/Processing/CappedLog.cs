@@ -5,7 +5,7 @@ namespace QueueCtl.Processing;
 
 /// <summary>
 /// One attempt's log file, for the job's stdout and stderr together. The file (and its folder) is
-/// made at the first byte: a run that prints nothing leaves no file, which saves two file
+/// made at the first byte: an attempt that prints nothing leaves no file, which saves two file
 /// creations per job (ARCHITECTURE.md, "Performance choices"). Past the cap (log-max-size)
 /// output is still read from the pipes, so the job never blocks, but only counted; the file
 /// ends with a line saying where it was cut and how much was dropped.

@@ -83,8 +83,9 @@ internal sealed class ClaimAndRun(QueueHome home, string id, SettingsWatcher set
             }
             return;
         }
-        var back = late.Job with { State = JobState.Pending, WorkerId = null, StartedAt = null, UpdatedAt = UtcTimestamp.Truncate(time.UtcNow()) };
-        var outcome = ClaimedJob.FinishFile(home, late.Path, back);
+        var now = time.UtcNow();
+        var back = late.Job with { State = JobState.Pending, WorkerId = null, StartedAt = null, UpdatedAt = UtcTimestamp.Truncate(now) };
+        var outcome = ClaimedJob.FinishFile(home, late.Path, back, now);
         log($"returned {late.Job.Id} to pending/ (queue {queue} is not served, paused or full here): {outcome}");
     }
 }

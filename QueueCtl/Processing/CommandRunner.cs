@@ -15,8 +15,6 @@ internal static partial class CommandRunner
 {
     private const int SigKill = 9;
     private const int StderrTailBytes = 2048;
-    private static readonly TimeSpan PipeGrace = TimeSpan.FromMilliseconds(500);
-
 
     /// <summary>The worker's own environment, read once: every job starts from it.</summary>
     private static readonly Lazy<Dictionary<string, string>> WorkerEnvironment = new(() =>
@@ -35,8 +33,8 @@ internal static partial class CommandRunner
     [System.Text.RegularExpressions.GeneratedRegex(@"^attempt-(\d+)\.log$")]
     private static partial System.Text.RegularExpressions.Regex LogFileName();
 
-    /// <summary>The run numbers that have a log file under logs/&lt;id&gt;/, in order.</summary>
-    public static List<int> LoggedRuns(QueueHome home, string jobId)
+    /// <summary>The attempt numbers that have a log file under logs/&lt;id&gt;/, in order.</summary>
+    public static List<int> LoggedAttempts(QueueHome home, string jobId)
     {
         var folder = Path.Combine(home.Logs, jobId);
         return Directory.Exists(folder)
@@ -50,27 +48,27 @@ internal static partial class CommandRunner
     }
 
     /// <summary>
-    /// The runs a job has had (its history), the one running now, and any that left a log file:
-    /// a run that printed nothing has no file (see <see cref="CappedLog"/>).
+    /// The attempts a job has had (its history), the one running now, and any that left a log
+    /// file: an attempt that printed nothing has no file (see <see cref="CappedLog"/>).
     /// </summary>
-    public static List<int> Runs(QueueHome home, StoredJob? stored, string jobId)
+    public static List<int> Attempts(QueueHome home, StoredJob? stored, string jobId)
     {
-        var runs = new SortedSet<int>(LoggedRuns(home, jobId));
+        var numbers = new SortedSet<int>(LoggedAttempts(home, jobId));
         if (stored?.Job is { } job)
         {
-            var last = stored.State == JobState.Processing ? job.NextRun : job.NextRun - 1;
-            for (var run = 1; run <= last; run++)
+            var last = stored.State == JobState.Processing ? job.NextAttemptNumber : job.NextAttemptNumber - 1;
+            for (var n = 1; n <= last; n++)
             {
-                runs.Add(run);
+                numbers.Add(n);
             }
         }
-        return [.. runs];
+        return [.. numbers];
     }
 
     /// <summary>
     /// Runs the job's command on the calling thread. <paramref name="abort"/> kills it at once and
     /// throws OperationCanceledException: the job stays claimed for recovery. <paramref name="stop"/>
-    /// kills it and records the stopper's reason (fencing). Every process of the run carries
+    /// kills it and records the stopper's reason (fencing). Every process of the attempt carries
     /// QUEUECTL_WORKER_ID and QUEUECTL_JOB_ID, which <see cref="JobProcesses"/> finds it by.
     /// </summary>
     public static AttemptResult Run(QueueHome home, Job job, string workerId, TimeProvider time, TimeSpan? timeout, long logMaxBytes,
@@ -90,11 +88,11 @@ internal static partial class CommandRunner
         {
             environment[key] = value;
         }
-        // The marks the run's processes are found by: after the job's own variables, so it cannot change them.
+        // The marks the attempt's processes are found by: after the job's own variables, so it cannot change them.
         environment["QUEUECTL_JOB_ID"] = job.Id;
         environment["QUEUECTL_WORKER_ID"] = workerId;
 
-        using var log = new CappedLog(LogPath(home, job.Id, job.NextRun), logMaxBytes);
+        using var log = new CappedLog(LogPath(home, job.Id, job.NextAttemptNumber), logMaxBytes);
         Spawn child;
         try
         {
@@ -129,7 +127,7 @@ internal static partial class CommandRunner
                     {
                         tail.Add(data);
                     }
-                }, PipeGrace, time);
+                }, Timing.PipeGrace, time);
                 Volatile.Write(ref exited, true);
             }
             guard?.Ended(child.Pid);
@@ -170,7 +168,7 @@ internal static partial class CommandRunner
 
     /// <summary>
     /// The shell leads its own session and process group (pgid = its pid): kill the group, then
-    /// whatever of the run left it (setsid, a double fork) but still carries its marks.
+    /// whatever of the attempt left it (setsid, a double fork) but still carries its marks.
     /// </summary>
     private static void Kill(int pid, string workerId, string jobId, TimeProvider time)
     {

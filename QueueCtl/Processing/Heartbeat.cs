@@ -3,7 +3,7 @@ namespace QueueCtl.Processing;
 /// <summary>
 /// Renews a worker's registration every quarter lease (at most 5 s) and, <see cref="Timing.RecordDelay"/>
 /// after a change of state, in between. Before each renewal it runs <paramref name="checks"/>: the
-/// fence (a run is killed when the last renewal is older than half the lease: the file system
+/// fence (an attempt is killed when the last renewal is older than half the lease: the file system
 /// hangs, or this process was frozen and just woke up) and cancel requests. It never dies of an
 /// error: a silent heartbeat would let other workers take this worker's jobs while it runs them.
 /// </summary>

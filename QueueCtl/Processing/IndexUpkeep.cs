@@ -5,12 +5,12 @@ namespace QueueCtl.Processing;
 
 /// <summary>
 /// Keeps the finished index short and true in the background (FinishedIndex.Upkeep): every
-/// <see cref="Interval"/> it folds the ledgers into the snapshots when they have grown, and
-/// rebuilds from the folders when in doubt or once an hour. Whichever worker gets the lock does it.
+/// <see cref="Timing.IndexUpkeepEvery"/> it folds the ledgers into the snapshots when they have
+/// grown, and rebuilds from the folders when in doubt or every
+/// <see cref="Timing.IndexRebuildEvery"/>. Whichever worker gets the lock does it.
 /// </summary>
 internal sealed class IndexUpkeep(QueueHome home, Action<string> log, TimeProvider time)
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
     private readonly RepeatedFailure _trouble = new();
 
     public async Task RunAsync(CancellationToken stop)
@@ -20,7 +20,7 @@ internal sealed class IndexUpkeep(QueueHome home, Action<string> log, TimeProvid
         {
             try
             {
-                await Task.Delay(Interval, time, stop);
+                await Task.Delay(Timing.IndexUpkeepEvery, time, stop);
             }
             catch (OperationCanceledException)
             {

@@ -78,7 +78,7 @@ internal static class JobProcesses
             {
                 return false;
             }
-            time.Sleep(TimeSpan.FromMilliseconds(5)); // SIGKILL takes effect when the process next runs in the kernel: a few ms
+            time.Sleep(Timing.ExitPoll);
         }
     }
 

@@ -6,14 +6,14 @@ using QueueCtl.Storage;
 namespace QueueCtl.Processing;
 
 /// <summary>
-/// Runs that finished after their job had been taken back from this worker (its lease had
-/// expired): the job's file belongs to another owner and is left alone. Each run's result goes
-/// at once to the end of its own log, and later, once the job rests, into the recoverer's history
-/// entry for the same run as late_finish (<see cref="FencedRuns"/>).
+/// Attempts that finished after their job had been taken back from this worker (its lease had
+/// expired): the job's file belongs to another owner and is left alone. Each attempt's result
+/// goes at once to the end of its own log, and later, once the job rests, into the recoverer's
+/// history entry for the same attempt as late_finish (<see cref="FencedAttempts"/>).
 /// </summary>
 internal sealed class LateFinishes(QueueHome home, string id, Registration registration, Action<string> log, TimeProvider time)
 {
-    private readonly List<FencedRun> _pending = [];
+    private readonly List<FencedAttempt> _pending = [];
     private DateTime _nextTry;
 
     public bool Any => _pending.Count > 0;
@@ -21,7 +21,7 @@ internal sealed class LateFinishes(QueueHome home, string id, Registration regis
     public void Add(Job job, AttemptResult result, string wouldHaveBeen)
     {
         NoteInLog(job, result);
-        _pending.Add(new FencedRun(job.Id, job.NextRun, new LateFinish
+        _pending.Add(new FencedAttempt(job.Id, job.NextAttemptNumber, new LateFinish
         {
             Worker = id,
             FinishedAt = UtcTimestamp.Truncate(result.FinishedAt),
@@ -43,7 +43,7 @@ internal sealed class LateFinishes(QueueHome home, string id, Registration regis
         registration.Write();
         foreach (var fenced in _pending.ToList())
         {
-            var outcome = FencedRuns.TryRecord(home, id, fenced);
+            var outcome = FencedAttempts.TryRecord(home, id, fenced, time.UtcNow());
             // RACE: a recoverer moves the job through folders of its own, and a file between two
             // renames is briefly found nowhere: "gone" counts only once it has lasted a while.
             if (outcome == NoteOutcome.Later || outcome == NoteOutcome.Gone && time.UtcNow() - fenced.Finish.FinishedAt < Timing.GoneAfter)
@@ -52,8 +52,8 @@ internal sealed class LateFinishes(QueueHome home, string id, Registration regis
             }
             _pending.Remove(fenced);
             log(outcome == NoteOutcome.Recorded
-                ? $"{fenced.JobId}: noted this worker's late finish of run {fenced.Run} in its history"
-                : $"{fenced.JobId}: the job or its run {fenced.Run} is gone; the late finish is only in its log");
+                ? $"{fenced.JobId}: noted this worker's late finish of attempt {fenced.Number} in its history"
+                : $"{fenced.JobId}: the job or its attempt {fenced.Number} is gone; the late finish is only in its log");
         }
     }
 
@@ -62,7 +62,7 @@ internal sealed class LateFinishes(QueueHome home, string id, Registration regis
     {
         foreach (var fenced in _pending)
         {
-            log($"{fenced.JobId}: stopping before this worker's late finish of run {fenced.Run} could be noted in its history (see its log)");
+            log($"{fenced.JobId}: stopping before this worker's late finish of attempt {fenced.Number} could be noted in its history (see its log)");
         }
     }
 
@@ -70,15 +70,15 @@ internal sealed class LateFinishes(QueueHome home, string id, Registration regis
     {
         try
         {
-            var path = CommandRunner.LogPath(home, job.Id, job.NextRun);
+            var path = CommandRunner.LogPath(home, job.Id, job.NextAttemptNumber);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             File.AppendAllText(path,
-                $"\n[queuectl] worker {id} finished this run (exit code {result.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}) " +
-                "after the job had been taken back from it (lease expired); this result was not counted as an attempt.\n");
+                $"\n[queuectl] worker {id} finished this attempt (exit code {result.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}) " +
+                "after the job had been taken back from it (lease expired); the attempt was not counted again.\n");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            log($"could not note the fenced run in {job.Id}'s log: {e.Message}");
+            log($"could not note the fenced attempt in {job.Id}'s log: {e.Message}");
         }
     }
 }

@@ -25,8 +25,8 @@ internal sealed class PauseState(QueueHome home)
     /// <summary>The queue of a job that names none.</summary>
     public const string DefaultQueue = Job.DefaultQueue;
 
-    /// <summary>How often a paused worker looks at the switches again.</summary>
-    public static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
+    /// <summary><see cref="Timing.PausePoll"/>, by the name the worker's loop and JobIndex use.</summary>
+    public static readonly TimeSpan Poll = Timing.PausePoll;
 
     private bool _paused;
 

@@ -126,7 +126,7 @@ internal sealed class Registration(QueueHome home, string id, SettingsWatcher se
         return since > Timing.Fence(settings.Current.WorkerLeaseSeconds);
     }
 
-    /// <summary>The last_error of a run killed by the fence.</summary>
+    /// <summary>The last_error of an attempt killed by the fence.</summary>
     public string FenceReason(TimeSpan since)
     {
         var lease = settings.Current.WorkerLeaseSeconds;

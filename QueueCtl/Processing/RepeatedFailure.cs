@@ -7,7 +7,6 @@ namespace QueueCtl.Processing;
 /// </summary>
 internal sealed class RepeatedFailure
 {
-    private static readonly TimeSpan Quiet = TimeSpan.FromMinutes(1);
     private readonly Lock _lock = new();
     private DateTime? _since;
     private DateTime _logged;
@@ -23,7 +22,7 @@ internal sealed class RepeatedFailure
                 _since = _logged = now;
                 return true;
             }
-            if (now - _logged < Quiet)
+            if (now - _logged < Timing.RepeatedFailureQuiet)
             {
                 return false;
             }

@@ -5,27 +5,26 @@ using QueueCtl.Storage;
 namespace QueueCtl.Processing;
 
 /// <summary>
-/// Retires finished jobs in the background (ARCHITECTURE.md, "Retention"): completed jobs older
+/// Retires finished jobs in the background (docs/decisions.md, "Composition and scale", item
+/// "Retention defaults"): completed jobs older
 /// than `completed-retention` (default 7 d), dead ones older than `dead-retention` (default 30 d),
 /// with their logs/&lt;id&gt;/, and the logs of workers gone for as long as completed jobs are kept.
-/// The cost is bounded: one pass every <see cref="Interval"/> across all workers of the home (the
-/// mtime of stats/retention.pass says when the last one started, whoever ran it), at most
-/// <see cref="MaxPerPass"/> jobs per pass, oldest first by mtime (the time of the finish); a pass
-/// that hit the limit is followed by another after <see cref="Backlog"/>. A job is judged by its
-/// file's mtime and, when the file says it, its finished_at (whichever is later).
+/// The cost is bounded: one pass every <see cref="Timing.RetentionEvery"/> across all workers of
+/// the home (the mtime of stats/retention.pass says when the last one started, whoever ran it),
+/// at most <see cref="MaxPerPass"/> jobs per pass, oldest first by mtime (the time of the finish);
+/// a pass that hit the limit is followed by another after <see cref="Timing.RetentionBacklog"/>.
+/// A job is judged by its file's mtime and, when the file says it, its finished_at (whichever is
+/// later).
 /// </summary>
 internal sealed class Retention(QueueHome home, SettingsWatcher settings, Action<string> log, TimeProvider time)
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromMinutes(10);
-    public static readonly TimeSpan Backlog = TimeSpan.FromSeconds(10);
     public const int MaxPerPass = 1000;
 
-    private static readonly TimeSpan FirstPass = TimeSpan.FromSeconds(1);
     private readonly RepeatedFailure _trouble = new();
 
     public async Task RunAsync(CancellationToken stop)
     {
-        var wait = FirstPass;
+        var wait = Timing.RetentionFirstPass;
         while (!stop.IsCancellationRequested)
         {
             try
@@ -36,13 +35,13 @@ internal sealed class Retention(QueueHome home, SettingsWatcher settings, Action
             {
                 return;
             }
-            wait = Interval;
+            wait = Timing.RetentionEvery;
             try
             {
                 var now = time.UtcNow();
                 if (!TakeTurn(now, out var sinceLast))
                 {
-                    wait = Interval - sinceLast;
+                    wait = Timing.RetentionEvery - sinceLast;
                     continue;
                 }
                 var current = settings.Current;
@@ -67,8 +66,8 @@ internal sealed class Retention(QueueHome home, SettingsWatcher settings, Action
                 }
                 if (full)
                 {
-                    wait = Backlog;
-                    Touch(now - Interval + Backlog); // let the next pass come soon, whichever worker runs it
+                    wait = Timing.RetentionBacklog;
+                    Touch(now - Timing.RetentionEvery + Timing.RetentionBacklog); // let the next pass come soon, whichever worker runs it
                 }
                 if (_trouble.Cleared(time.UtcNow()) is { } lasted)
                 {
@@ -194,12 +193,12 @@ internal sealed class Retention(QueueHome home, SettingsWatcher settings, Action
 
     private string PassFile => Path.Combine(CounterFiles.Folder(home), "retention.pass");
 
-    /// <summary>Whether this worker runs the pass now: none started within <see cref="Interval"/> (by any worker of the home).</summary>
+    /// <summary>Whether this worker runs the pass now: none started within <see cref="Timing.RetentionEvery"/> (by any worker of the home).</summary>
     private bool TakeTurn(DateTime now, out TimeSpan sinceLast)
     {
         var last = File.Exists(PassFile) ? File.GetLastWriteTimeUtc(PassFile) : DateTime.MinValue;
         sinceLast = now - last;
-        if (sinceLast >= TimeSpan.Zero && sinceLast < Interval)
+        if (sinceLast >= TimeSpan.Zero && sinceLast < Timing.RetentionEvery)
         {
             return false; // two workers may both pass this check at once: a pass twice is harmless
         }

@@ -166,9 +166,9 @@ internal sealed class RunGuard : IDisposable
         }
         var closedAt = _time.GetTimestamp();
         int status;
-        while (Spawn.WaitPid(_pid, &status, 1) == 0 && _time.GetElapsedTime(closedAt) < TimeSpan.FromSeconds(2))
+        while (Spawn.WaitPid(_pid, &status, 1) == 0 && _time.GetElapsedTime(closedAt) < Timing.KillWait)
         {
-            _time.Sleep(TimeSpan.FromMilliseconds(5));
+            _time.Sleep(Timing.ExitPoll);
         }
     }
 }

@@ -19,7 +19,7 @@ internal sealed class RunStopper : IDisposable
         }
         catch (ObjectDisposedException)
         {
-            // RACE: the run ended and its stopper was disposed meanwhile: nothing to stop.
+            // RACE: the attempt ended and its stopper was disposed meanwhile: nothing to stop.
         }
     }
 

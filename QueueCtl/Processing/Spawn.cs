@@ -30,7 +30,6 @@ internal sealed partial class Spawn : IDisposable
     private const short PollNval = 0x020;
     private const int WNoHang = 1;
     private const long SysPidfdOpen = 434; // the same number on every Linux architecture
-    private static readonly TimeSpan NoPidfdPoll = TimeSpan.FromMilliseconds(10);
 
     private readonly SafeFileHandle _stdout;
     private readonly SafeFileHandle _stderr;
@@ -185,7 +184,7 @@ internal sealed partial class Spawn : IDisposable
                     index[count++] = 2;
                 }
                 var timeout = exitCode is not null ? (int)Math.Max(0, (pipeGrace - time.GetElapsedTime(exitedAt)).TotalMilliseconds)
-                    : pidfd >= 0 ? -1 : (int)NoPidfdPoll.TotalMilliseconds;
+                    : pidfd >= 0 ? -1 : (int)Timing.NoPidfdPoll.TotalMilliseconds;
                 if (Poll(fds, (ulong)count, timeout) < 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();

@@ -11,8 +11,6 @@ namespace QueueCtl.Processing;
 /// </summary>
 internal sealed class WorkerCounters(QueueHome home, string workerId, Action<string> log, TimeProvider time)
 {
-    public static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
-
     private readonly object _lock = new();
     private readonly Dictionary<string, QueueTotals> _totals = new(StringComparer.Ordinal);
     private Dictionary<string, QueueTotals> _atMinuteStart = new(StringComparer.Ordinal);
@@ -55,7 +53,7 @@ internal sealed class WorkerCounters(QueueHome home, string workerId, Action<str
         {
             try
             {
-                await Task.Delay(FlushInterval, time, stop);
+                await Task.Delay(Timing.CounterFlush, time, stop);
             }
             catch (OperationCanceledException)
             {

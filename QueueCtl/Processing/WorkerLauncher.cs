@@ -80,7 +80,7 @@ internal static class WorkerLauncher
                 {
                     throw Failure.Operation($"Worker {id} did not start within {wait.TotalSeconds:0} s; see {LogPath(home, id)}.");
                 }
-                time.Sleep(TimeSpan.FromMilliseconds(20));
+                time.Sleep(Timing.WorkerStartPoll);
             }
         }
     }

@@ -15,7 +15,6 @@ namespace QueueCtl.Processing;
 /// </summary>
 internal sealed partial class WorkerLogRotation(QueueHome home, string path, TimeProvider time, bool ownsStdio = true)
 {
-    private static readonly TimeSpan ReadCapEvery = TimeSpan.FromMinutes(1);
     private long _cap = -1;
     private DateTime _capReadAt;
     private long _size = -1;
@@ -24,7 +23,7 @@ internal sealed partial class WorkerLogRotation(QueueHome home, string path, Tim
     public bool Written(int bytes)
     {
         var now = time.UtcNow();
-        if (_cap < 0 || now - _capReadAt > ReadCapEvery)
+        if (_cap < 0 || now - _capReadAt > Timing.LogCapReadEvery)
         {
             _cap = ConfigStore.Load(home).WorkerLogMaxBytes;
             _capReadAt = now;

@@ -77,7 +77,8 @@ internal static class AtomicFile
         var exchanged = Renames.Exchange(staged, path);
         if (exchanged is null)
         {
-            // No RENAME_EXCHANGE here: check, then rename over (a short window, see ARCHITECTURE.md).
+            // No RENAME_EXCHANGE here (GlusterFS): check, then rename over, a short window
+            // (docs/decisions.md, "Several hosts", item "Fencing").
             if (!File.Exists(path) || Renames.Move(staged, path, noReplace: false) != MoveResult.Moved)
             {
                 File.Delete(staged);

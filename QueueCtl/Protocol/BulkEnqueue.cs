@@ -7,7 +7,7 @@ namespace QueueCtl.Protocol;
 
 /// <summary>
 /// `enqueue -` / `--file`: many jobs with one durable point per batch instead of two fsyncs per
-/// job (ARCHITECTURE.md, "Bulk enqueue"). Each job is staged in tmp/ without an fsync; at
+/// job (docs/decisions.md, "Composition and scale", item "Bulk enqueue"). Each job is staged in tmp/ without an fsync; at
 /// <see cref="Commit"/> one syncfs(2) makes every staged file durable, then each is renamed into
 /// pending/ (no-replace, so a taken id refuses its line alone) and pending/ is fsync'd once.
 /// Nothing is reported enqueued before that fsync. A crash before it leaves stray files in tmp/

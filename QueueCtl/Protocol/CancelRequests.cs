@@ -7,10 +7,10 @@ namespace QueueCtl.Protocol;
 /// <summary>
 /// A request to cancel a running job: processing/&lt;workerId&gt;/&lt;id&gt;.cancel, written
 /// atomically beside the job file by `queuectl cancel`, holding the reason (one line). The worker
-/// that runs the job stops the run when it sees it (at once on this host, where `cancel` also
-/// kills the run's processes; at its next heartbeat on another host) and finishes the job as dead
+/// that runs the job stops the attempt when it sees it (at once on this host, where `cancel`
+/// also kills the attempt's processes; at its next heartbeat on another host) and finishes the job as dead
 /// with that reason; recovery does the same for a dead worker's job. Not a job file (*.json), so
-/// nothing else reads it. ARCHITECTURE.md, "Cancel".
+/// nothing else reads it. ARCHITECTURE.md, "Cancel, remove, retry".
 /// </summary>
 internal static class CancelRequests
 {

@@ -74,7 +74,7 @@ internal sealed class Claimer(QueueHome home, string workerId)
         }
         catch (Failure failure)
         {
-            Rejection.Reject(home, claimedPath, failure.Message);
+            Rejection.Reject(home, claimedPath, failure.Message, now);
             return new ClaimResult(ClaimOutcome.Rejected, null, failure.Message);
         }
 
@@ -88,14 +88,14 @@ internal sealed class Claimer(QueueHome home, string workerId)
             var duplicate = FindDuplicate(job.Id, claimedPath);
             if (duplicate is not null)
             {
-                return RejectDuplicate(claimedPath, job.Id, duplicate);
+                return RejectDuplicate(claimedPath, job.Id, duplicate, now);
             }
             var canonical = Path.Combine(Folder, job.Id + ".json");
             if (canonical != claimedPath)
             {
                 if (JobMoves.Move(JobMove.Place, claimedPath, canonical) != MoveResult.Moved)
                 {
-                    return RejectDuplicate(claimedPath, job.Id, $"processing/{workerId}/");
+                    return RejectDuplicate(claimedPath, job.Id, $"processing/{workerId}/", now);
                 }
                 claimedPath = canonical;
                 duplicate = FindDuplicate(job.Id, claimedPath);
@@ -103,7 +103,7 @@ internal sealed class Claimer(QueueHome home, string workerId)
                 {
                     // Two dropped files with one id, claimed at once by two workers under different
                     // names: each may see the other, and then both are rejected (never run twice).
-                    return RejectDuplicate(claimedPath, job.Id, duplicate);
+                    return RejectDuplicate(claimedPath, job.Id, duplicate, now);
                 }
             }
         }
@@ -131,10 +131,10 @@ internal sealed class Claimer(QueueHome home, string workerId)
         return JobReader.Parse(bytes, path, sourceState, sourceState == JobState.Pending ? File.GetLastWriteTimeUtc(path) : default, settings.MaxRetries);
     }
 
-    private ClaimResult RejectDuplicate(string path, string id, string existing)
+    private ClaimResult RejectDuplicate(string path, string id, string existing, DateTime now)
     {
         var reason = $"A job with id '{id}' already exists in {existing}; this dropped file was not run.";
-        Rejection.Reject(home, path, reason);
+        Rejection.Reject(home, path, reason, now);
         return new ClaimResult(ClaimOutcome.Rejected, null, reason);
     }
 
@@ -198,21 +198,24 @@ internal sealed class ClaimedJob(QueueHome home, Job job, string path)
     public Job Job { get; } = job;
     public string Path { get; } = path;
 
-    /// <summary>Rewrites the file with its final state, then renames it into that state's folder.</summary>
-    public FinishOutcome Finish(Job final) => FinishFile(home, Path, final);
+    /// <summary>
+    /// Rewrites the file with its final state, then renames it into that state's folder;
+    /// <paramref name="now"/> names it in rejected/ if that folder already has the id.
+    /// </summary>
+    public FinishOutcome Finish(Job final, DateTime now) => FinishFile(home, Path, final, now);
 
-    public static FinishOutcome FinishFile(QueueHome home, string path, Job final)
+    public static FinishOutcome FinishFile(QueueHome home, string path, Job final, DateTime now)
     {
         // No folder fsync here: the rename below and its folder fsync commit the same journal.
         if (!AtomicFile.Replace(home, path, JobJson.Serialize(final), flushFolder: false))
         {
             return FinishOutcome.Fenced;
         }
-        return MoveToState(home, path, final);
+        return MoveToState(home, path, final, now);
     }
 
     /// <summary>The rename that commits a finished job to its folder.</summary>
-    public static FinishOutcome MoveToState(QueueHome home, string path, Job final)
+    public static FinishOutcome MoveToState(QueueHome home, string path, Job final, DateTime now)
     {
         var destination = home.JobPath(final.State, final.Id);
         switch (JobMoves.Move(JobMove.Commit, path, destination))
@@ -222,7 +225,7 @@ internal sealed class ClaimedJob(QueueHome home, Job job, string path)
             case MoveResult.SourceMissing:
                 return FinishOutcome.Fenced;
             default:
-                Rejection.Reject(home, path, $"Could not move to {final.State}/: a job with id '{final.Id}' is already there.");
+                Rejection.Reject(home, path, $"Could not move to {final.State}/: a job with id '{final.Id}' is already there.", now);
                 return FinishOutcome.Rejected;
         }
     }

@@ -29,10 +29,10 @@ internal sealed record QueueTotals(long Completed, long Failed, long Dead)
 }
 
 /// <summary>
-/// Counters that never go down (ARCHITECTURE.md, "Counters"): each worker owns
-/// <c>stats/&lt;worker&gt;.json</c>, the totals it has finished since it started, rewritten by tmp +
-/// rename (so a reader sees the old totals or the new ones, never less), and never deleted; a
-/// reader sums every file. No file is shared by two writers, so hosts sharing the home need no
+/// Counters that never go down (ARCHITECTURE.md, "Guarantees"; docs/decisions.md, "Composition
+/// and scale", item "Counters are per writer"): each worker owns <c>stats/&lt;worker&gt;.json</c>,
+/// the totals it has finished since it started, rewritten by tmp + rename (so a reader sees the
+/// old totals or the new ones, never less), and never deleted; a reader sums every file. No file is shared by two writers, so hosts sharing the home need no
 /// lock. Beside it, <c>stats/&lt;worker&gt;.minutes</c> gets one line per minute and queue with
 /// the minute's non-zero deltas (for charts over time), rotated to <c>.minutes.1</c> past
 /// <see cref="MinutesMaxBytes"/>.

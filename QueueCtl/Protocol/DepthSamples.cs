@@ -9,8 +9,8 @@ namespace QueueCtl.Protocol;
 internal sealed record DepthSample(DateTime Minute, int Ready, double OldestReadySeconds);
 
 /// <summary>
-/// The depth of the queue over time (ARCHITECTURE.md, "Counters"): once a minute each worker appends
-/// to <c>stats/&lt;worker&gt;.depth</c> one line, <c>2026-11-30T18:22Z ready=12 oldest_ready_s=34</c>,
+/// The depth of the queue over time (docs/decisions.md, "Process model, history reads, depth
+/// samples"): once a minute each worker appends to <c>stats/&lt;worker&gt;.depth</c> one line, <c>2026-11-30T18:22Z ready=12 oldest_ready_s=34</c>,
 /// what one listing of pending/ showed (a stat per file, no read). A line is one write, whole or
 /// absent; past <see cref="MaxBytes"/> the file rotates to <c>.depth.1</c>, so a worker keeps at
 /// most twice that (about 7 days at one line a minute). Readers take the highest sample per

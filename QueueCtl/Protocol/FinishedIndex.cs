@@ -27,14 +27,14 @@ namespace QueueCtl.Protocol;
  * Doubt (then the reader rebuilds from the folder, ls being the truth):
  *   - no snapshot, or one whose header or "end N" line is missing (a crash or power cut mid-write);
  *   - the folder's mtime is later than the snapshot's listing and than every ledger's mtime, by a
- *     change more than Settle ago: a file moved without its ledger line (a crash between the rename
- *     and the append, rm or cp by hand, an older queuectl). A change of the last Settle may still
- *     have its line on the way.
+ *     change more than Timing.IndexSettle ago: a file moved without its ledger line (a crash
+ *     between the rename and the append, rm or cp by hand, an older queuectl). A change of the
+ *     last Timing.IndexSettle may still have its line on the way.
  *   - index/doubt exists: recovery took a dead worker's files (it may have died mid-move);
- *   - the snapshot is older than ReaderRebuildAfter (a home with no worker running).
- * A worker rebuilds every RebuildEvery anyway (an rm by hand while other moves write lines is
+ *   - the snapshot is older than Timing.IndexReaderRebuildAfter (a home with no worker running).
+ * A worker rebuilds every Timing.IndexRebuildEvery anyway (an rm by hand while other moves write lines is
  * invisible to the mtime rule), and folds the ledgers into the snapshot when they hold FoldLines
- * lines or the last fold is FoldAfter old, so a reader never adds more than a few thousand. A
+ * lines or the last fold is Timing.IndexFoldAfter old, so a reader never adds more than a few thousand. A
  * fold settles each id with a line by a stat of its file. A rebuild lists the folder between two
  * readings of the ledgers' lengths; a line written between the two is settled by a stat too.
  */
@@ -43,17 +43,9 @@ namespace QueueCtl.Protocol;
 internal sealed class FinishedIndex(QueueHome home)
 {
     public static readonly string[] States = [JobState.Completed, JobState.Dead];
-    public static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
-    public static readonly TimeSpan FoldAfter = TimeSpan.FromMinutes(1);
-    /// <summary>A worker rebuilds this often anyway (what no mtime shows: an rm by hand on a busy queue, a CLI killed mid-move).</summary>
-    public static readonly TimeSpan RebuildEvery = TimeSpan.FromMinutes(10);
-    /// <summary>A reader rebuilds a snapshot older than this itself (a home with no worker running).</summary>
-    public static readonly TimeSpan ReaderRebuildAfter = TimeSpan.FromHours(1);
     public const int FoldLines = 2000;
 
     private const string Magic = "queuectl-index";
-    private static readonly TimeSpan StaleLock = TimeSpan.FromMinutes(10);
-    private static readonly TimeSpan QuietLedger = TimeSpan.FromMinutes(10);
 
     public string Folder => Path.Combine(home.Root, "index");
 
@@ -79,7 +71,7 @@ internal sealed class FinishedIndex(QueueHome home)
                 if (stream is not null && Snapshot.ReadHeader(stream) is { } header)
                 {
                     var ledgers = Ledger.List(home.Root, state);
-                    if (!InDoubt(state, header, ledgers, now) && now - header.Built <= ReaderRebuildAfter)
+                    if (!InDoubt(state, header, ledgers, now) && now - header.Built <= Timing.IndexReaderRebuildAfter)
                     {
                         return new FinishedView(home, state, stream, header, Tail.Read(header, ledgers));
                     }
@@ -98,8 +90,8 @@ internal sealed class FinishedIndex(QueueHome home)
     }
 
     /// <summary>
-    /// A worker's upkeep, every few seconds: rebuild when in doubt or every <see cref="RebuildEvery"/>,
-    /// fold when the ledgers hold <see cref="FoldLines"/> lines or lines older than <see cref="FoldAfter"/>.
+    /// A worker's upkeep, every few seconds: rebuild when in doubt or every <see cref="Timing.IndexRebuildEvery"/>,
+    /// fold when the ledgers hold <see cref="FoldLines"/> lines or lines older than <see cref="Timing.IndexFoldAfter"/>.
     /// </summary>
     public void Upkeep(DateTime now)
     {
@@ -109,13 +101,13 @@ internal sealed class FinishedIndex(QueueHome home)
         {
             var header = Snapshot.ReadHeader(SnapshotPath(state));
             var ledgers = Ledger.List(home.Root, state);
-            if (header is null || InDoubt(state, header, ledgers, now) || now - header.Built > RebuildEvery)
+            if (header is null || InDoubt(state, header, ledgers, now) || now - header.Built > Timing.IndexRebuildEvery)
             {
                 rebuild.Add(state);
                 continue;
             }
             var tail = Tail.Read(header, ledgers);
-            if (tail.Lines >= FoldLines || tail.Lines > 0 && now - header.Written > FoldAfter
+            if (tail.Lines >= FoldLines || tail.Lines > 0 && now - header.Written > Timing.IndexFoldAfter
                 || ledgers.Any(l => Consumed(l, header) && Closed(l, ledgers, now))) // or files left to delete
             {
                 fold.Add(state);
@@ -171,7 +163,7 @@ internal sealed class FinishedIndex(QueueHome home)
             return true;
         }
         var changed = folder.LastWriteTimeUtc;
-        return changed > Trusted(header, ledgers) && now - changed >= Settle;
+        return changed > Trusted(header, ledgers) && now - changed >= Timing.IndexSettle;
     }
 
     private void RebuildState(string state, DateTime now)
@@ -249,10 +241,10 @@ internal sealed class FinishedIndex(QueueHome home)
     private static bool Consumed(Ledger.File ledger, Snapshot.Header header) =>
         header.Offsets.TryGetValue(ledger.Name, out var offset) && ledger.Length <= offset;
 
-    /// <summary>A ledger nobody appends to any more: its process is gone (this host), it was rotated, or it is a day old.</summary>
+    /// <summary>A ledger nobody appends to any more: its process is gone (this host), it was rotated, or it has been untouched for <see cref="Timing.IndexQuietLedger"/>.</summary>
     private static bool Closed(Ledger.File ledger, List<Ledger.File> all, DateTime now)
     {
-        if (FinishedLedger.ParseName(ledger.Name) is not { } name || ledger.Modified < now - QuietLedger)
+        if (FinishedLedger.ParseName(ledger.Name) is not { } name || ledger.Modified < now - Timing.IndexQuietLedger)
         {
             return true;
         }
@@ -329,14 +321,14 @@ internal sealed class FinishedIndex(QueueHome home)
         return false;
     }
 
-    /// <summary>A lock whose process is gone (this host) or older than <see cref="StaleLock"/> is removed.</summary>
+    /// <summary>A lock whose process is gone (this host) or older than <see cref="Timing.IndexStaleLock"/> is removed.</summary>
     private bool StaleLockRemoved(DateTime now)
     {
         try
         {
             var parts = File.ReadAllText(LockPath).Split(' ', StringSplitOptions.TrimEntries);
             var gone = parts.Length == 2 && parts[0] == Environment.MachineName && int.TryParse(parts[1], out var pid) && !Native.ProcessExists(pid);
-            if (gone || File.GetLastWriteTimeUtc(LockPath) < now - StaleLock)
+            if (gone || File.GetLastWriteTimeUtc(LockPath) < now - Timing.IndexStaleLock)
             {
                 File.Delete(LockPath); // RACE: two removers: both then try CreateNew, one wins
                 return true;

@@ -44,7 +44,7 @@ internal static class JobControl
                 throw Failure.Operation($"Job '{stored.Id}' is not a valid job file ({read?.Error ?? "unreadable"}); nothing was changed.");
             }
             var final = Transitions.Cancelled(job with { Id = stored.Id }, reason, now);
-            var outcome = ClaimedJob.FinishFile(home, taken, final);
+            var outcome = ClaimedJob.FinishFile(home, taken, final, now);
             if (outcome == FinishOutcome.Finished)
             {
                 cancelled?.Invoke(final);

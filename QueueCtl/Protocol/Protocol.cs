@@ -30,8 +30,8 @@ namespace QueueCtl.Protocol;
  *   recover  a dead worker's file is taken into the recoverer's own folder with a plain rename
  *            (the claim's rule: one recoverer wins), then finished as a failed attempt, put back
  *            in pending/, or moved on to the folder its state names (Recovery.TakeFolder,
- *            RecoverTaken). The dead worker's runs on this host are killed between the take and the
- *            move, so its own finish of a killed run always finds its file gone (a late finish).
+ *            RecoverTaken). The dead worker's attempts on this host are killed between the take and
+ *            the move, so its own finish of a killed attempt always finds its file gone (a late finish).
  *   cancel   a resting job: taken into processing/cancel-<host>-<pid>/ like a claim, then finished
  *            as dead (JobControl.CancelResting). A running job: processing/<worker>/<id>.cancel is
  *            written beside it; its worker (or recovery) finishes it as dead (CancelRequests).
@@ -49,7 +49,7 @@ namespace QueueCtl.Protocol;
  *            (a duplicate id, a name taken in pending/), or a put-back leaves it where it is for
  *            recovery to move on.
  *   EINVAL/ENOSYS  no RENAME_NOREPLACE or RENAME_EXCHANGE (GlusterFS): link + unlink, and
- *            check-then-rename for a rewrite (ARCHITECTURE.md has the short window this leaves).
+ *            check-then-rename for a rewrite (a short window: docs/decisions.md, "Several hosts").
  */
 
 /// <summary>The kinds of job-file move: each decides replace-or-not and what is fsync'd.</summary>

@@ -21,7 +21,7 @@ namespace QueueCtl.Protocol;
  *     the two is a free slot.
  *  Recovery frees the slots of a worker that is judged dead (the same judgement as its jobs) once
  *  its processing folder is gone, that is once its jobs have been taken back and its processes
- *  killed: a slot comes back only when its run is gone.
+ *  killed: a slot comes back only when its attempt is gone.
  */
 
 /// <summary>A held slot: the holder's file in slots/&lt;queue&gt;/&lt;k&gt;/.</summary>

@@ -35,7 +35,7 @@ internal static class Recovery
     /// Step 1 of recovering another (dead) worker's folder: takes each file into
     /// <paramref name="taker"/>'s folder with the claim's plain rename, so of several recoverers
     /// one wins, and from then on the dead worker's own finish finds its file gone (a late finish,
-    /// never a commit). Its runs are killed after this and before <see cref="RecoverTaken"/>.
+    /// never a commit). Its attempts are killed after this and before <see cref="RecoverTaken"/>.
     /// </summary>
     public static List<TakenJob> TakeFolder(QueueHome home, string workerId, string taker)
     {
@@ -54,13 +54,13 @@ internal static class Recovery
 
     /// <summary>
     /// The job files in a worker's folder, each with its cancel request (ARCHITECTURE.md,
-    /// "Cancel"): a cancelled job ends dead, not retried.
+    /// "Cancel, remove, retry"): a cancelled job ends dead, not retried.
     /// </summary>
     private static IEnumerable<TakenJob> JobsIn(QueueHome home, string workerId) =>
         SafeFiles(home.ProcessingFolder(workerId))
             .Select(found => new TakenJob(found, CancelRequests.Read(home, workerId, Path.GetFileNameWithoutExtension(found))));
 
-    /// <summary>When the runs could not be killed: the taken files go back to the dead worker's folder for the next round.</summary>
+    /// <summary>When the attempts could not be killed: the taken files go back to the dead worker's folder for the next round.</summary>
     public static void PutBack(QueueHome home, IEnumerable<TakenJob> taken, string workerId)
     {
         foreach (var job in taken)
@@ -110,7 +110,7 @@ internal static class Recovery
                 // Claimed from pending/ and the worker died before it rewrote the file: it never ran.
                 return ReturnToPending(home, path, Path.GetFileNameWithoutExtension(path), workerId, now);
             }
-            Rejection.Reject(home, path, $"Found corrupt in processing/{workerId}/ during recovery: {e.Message}");
+            Rejection.Reject(home, path, $"Found corrupt in processing/{workerId}/ during recovery: {e.Message}", now);
             return new RecoveredJob(Path.GetFileNameWithoutExtension(path), workerId, "rejected", reason);
         }
 
@@ -121,7 +121,7 @@ internal static class Recovery
                 ? Transitions.Cancelled(job, cancel, now)
                 : Transitions.CancelledRun(job, new AttemptResult(null, reason, job.StartedAt ?? now, now),
                     $"{cancel}; its worker {workerId} died before it ended ({reason})", workerId, settings);
-            return ClaimedJob.FinishFile(home, path, cancelled) == FinishOutcome.Finished
+            return ClaimedJob.FinishFile(home, path, cancelled, now) == FinishOutcome.Finished
                 ? new RecoveredJob(job.Id, workerId, JobState.Dead, cancel, job.QueueName, cancelled)
                 : null;
         }
@@ -129,21 +129,21 @@ internal static class Recovery
         if (job.State == JobState.Pending)
         {
             // A claim that never started (the worker died between the rename and the rewrite), or
-            // a resting job borrowed to note a fenced run (FencedRuns): back to pending/ unchanged.
+            // a resting job borrowed to note a fenced attempt (FencedAttempts): back to pending/ unchanged.
             return ReturnToPending(home, path, job.Id, workerId, now);
         }
 
         if (job.State is JobState.Completed or JobState.Failed or JobState.Dead)
         {
             // The worker had written the final state and died before the rename: finish its move.
-            return ClaimedJob.MoveToState(home, path, job) == FinishOutcome.Finished
+            return ClaimedJob.MoveToState(home, path, job, now) == FinishOutcome.Finished
                 ? new RecoveredJob(job.Id, workerId, job.State, "finished before the worker died", job.QueueName, job)
                 : null;
         }
 
         var result = new AttemptResult(null, reason, job.StartedAt ?? now, now);
         var final = Transitions.Finished(job, result, workerId, settings);
-        return ClaimedJob.FinishFile(home, path, final) == FinishOutcome.Finished
+        return ClaimedJob.FinishFile(home, path, final, now) == FinishOutcome.Finished
             ? new RecoveredJob(job.Id, workerId, final.State, reason, job.QueueName, final)
             : null;
     }
@@ -161,9 +161,6 @@ internal static class Recovery
             return false;
         }
     }
-
-    /// <summary>How long a job that cannot go back to pending/ (its name is taken there) waits for the name before it is rejected.</summary>
-    public static readonly TimeSpan NameTakenPatience = TimeSpan.FromMinutes(1);
 
     /// <summary>When this process first found each pending/ name taken for a job it recovers.</summary>
     private static readonly ConcurrentDictionary<string, DateTime> NameTakenSince = new(StringComparer.Ordinal);
@@ -185,13 +182,13 @@ internal static class Recovery
         // rename onto a cached entry without asking the server. So the file goes back to the dead
         // worker's folder and the next round tries again; only a name taken for a minute rejects it.
         var since = NameTakenSince.GetOrAdd(destination, now);
-        if (now - since < NameTakenPatience)
+        if (now - since < Timing.NameTakenPatience)
         {
             PutBack(home, path, workerId);
             return null;
         }
         NameTakenSince.TryRemove(destination, out _);
-        Rejection.Reject(home, path, $"Could not return to pending/: a file named {Path.GetFileName(path)} is already there.");
+        Rejection.Reject(home, path, $"Could not return to pending/: a file named {Path.GetFileName(path)} is already there.", now);
         return new RecoveredJob(id, workerId, "rejected", "claimed but never started; its name was taken in pending/");
     }
 

@@ -17,7 +17,8 @@ internal enum MoveResult
 /// The only bindings of rename(2), renameat2(2) and link(2) in queuectl. Callers go through
 /// <see cref="JobMoves"/> (a job file's move, with its replace and fsync choice) or
 /// <see cref="AtomicFile"/> (a whole-file write or fenced rewrite).
-/// File.Move(overwrite: false) is lstat + rename, which is not atomic (see ARCHITECTURE.md).
+/// File.Move(overwrite: false) is lstat + rename, which is not atomic (docs/decisions.md, "Why not
+/// `File.Move`").
 /// </summary>
 internal static partial class Renames
 {

@@ -8,7 +8,7 @@ internal sealed record AttemptResult(int? ExitCode, string? Error, DateTime Star
 {
     public bool Succeeded => ExitCode == 0 && Error is null;
 
-    /// <summary>Why and how much of the run's output could not be written to its log (a full disk), or null.</summary>
+    /// <summary>Why and how much of the attempt's output could not be written to its log (a full disk), or null.</summary>
     public string? OutputLost { get; init; }
 }
 
@@ -44,7 +44,7 @@ internal static class Transitions
         }
         history.Add(new Attempt
         {
-            Number = job.NextRun,
+            Number = job.NextAttemptNumber,
             Worker = workerId,
             StartedAt = started,
             FinishedAt = finished,

@@ -18,8 +18,8 @@ internal static class SharedFile
             ShouldHandle = new PredicateBuilder().Handle<IOException>(IsStale),
             MaxRetryAttempts = 8,
             BackoffType = DelayBackoffType.Exponential,
-            Delay = TimeSpan.FromMilliseconds(20),
-            MaxDelay = TimeSpan.FromMilliseconds(500),
+            Delay = Timing.StaleRetryFirst,
+            MaxDelay = Timing.StaleRetryMax,
         })
         .Build();
 

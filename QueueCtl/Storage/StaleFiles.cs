@@ -2,9 +2,9 @@ namespace QueueCtl.Storage;
 
 /// <summary>
 /// Removes what failed writes and crashed starts leave in tmp/, by age, like Maildir's 36-hour
-/// rule: a file directly in tmp/ older than <see cref="FileAge"/> (an enqueue or a rewrite that
+/// rule: a file directly in tmp/ older than <see cref="Timing.StaleTmpFileAge"/> (an enqueue or a rewrite that
 /// died between writing its staged copy and the rename; no write takes that long), and a worker's
-/// staging folder tmp/&lt;worker&gt;/ older than <see cref="FolderAge"/> whose worker has no
+/// staging folder tmp/&lt;worker&gt;/ older than <see cref="Timing.StaleTmpFolderAge"/> whose worker has no
 /// registration in workers/ (it died at start, before it registered; a registered worker's
 /// folder is left to recovery, which removes it with the registration once the worker is dead).
 /// Never a job: tmp/ is never read as one. Ages are judged by mtime against this host's clock;
@@ -12,22 +12,16 @@ namespace QueueCtl.Storage;
 /// </summary>
 internal static class StaleFiles
 {
-    public static readonly TimeSpan FileAge = TimeSpan.FromHours(36);
-    public static readonly TimeSpan FolderAge = TimeSpan.FromHours(1);
-
-    /// <summary>How often <see cref="CleanNowAndThen"/> actually cleans, per process.</summary>
-    public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
-
     private static long _nextTicks;
 
     /// <summary>
     /// For a worker's heartbeat: cleans at the first call, then at most once per
-    /// <see cref="Interval"/> in this process (a listing of tmp/, cheap, but not every few seconds).
+    /// <see cref="Timing.StaleTmpCleanEvery"/> in this process (a listing of tmp/, cheap, but not every few seconds).
     /// </summary>
     public static int CleanNowAndThen(QueueHome home, DateTime now)
     {
         var next = Interlocked.Read(ref _nextTicks);
-        if (now.Ticks < next || Interlocked.CompareExchange(ref _nextTicks, (now + Interval).Ticks, next) != next)
+        if (now.Ticks < next || Interlocked.CompareExchange(ref _nextTicks, (now + Timing.StaleTmpCleanEvery).Ticks, next) != next)
         {
             return 0;
         }
@@ -49,7 +43,7 @@ internal static class StaleFiles
             {
                 if (entry is DirectoryInfo folder && folder.LinkTarget is null)
                 {
-                    if (now - folder.LastWriteTimeUtc > FolderAge
+                    if (now - folder.LastWriteTimeUtc > Timing.StaleTmpFolderAge
                         && !File.Exists(Path.Combine(home.Workers, folder.Name + ".json"))
                         && !Directory.Exists(home.ProcessingFolder(folder.Name)))
                     {
@@ -57,7 +51,7 @@ internal static class StaleFiles
                         removed++;
                     }
                 }
-                else if (now - entry.LastWriteTimeUtc > FileAge)
+                else if (now - entry.LastWriteTimeUtc > Timing.StaleTmpFileAge)
                 {
                     File.Delete(entry.FullName); // a file, or a symlink (never followed)
                     removed++;

@@ -3,31 +3,31 @@ using QueueCtl.Storage;
 
 namespace QueueCtl.Protocol;
 
-/// <summary>What a fenced run did: it finished after its job had been taken back from its worker.</summary>
-internal sealed record FencedRun(string JobId, int Run, LateFinish Finish);
+/// <summary>What a fenced attempt (Number: its entry in the job's history) did: it finished after its job had been taken back from its worker.</summary>
+internal sealed record FencedAttempt(string JobId, int Number, LateFinish Finish);
 
 internal enum NoteOutcome
 {
     Recorded,
     /// <summary>The job is running or being moved right now: try again later.</summary>
     Later,
-    /// <summary>The job is gone (purged) or has no entry for the run: nothing to write into.</summary>
+    /// <summary>The job is gone (purged) or has no entry for the attempt: nothing to write into.</summary>
     Gone,
 }
 
 /// <summary>
-/// Writes a fenced run's result into its job's history, beside the entry that recovery wrote for
-/// the same run ("worker … died"). The job belongs to whoever holds it now, so the note is only
+/// Writes a fenced attempt's result into its job's history, beside the entry that recovery wrote
+/// for the same attempt ("worker … died"). The job belongs to whoever holds it now, so the note is only
 /// written while the job rests in pending/, failed/, completed/ or dead/, and by the claim protocol
 /// itself: rename the file into this worker's processing folder (the rename is the lock), add the
 /// note, rename it back without replace. A crash in between leaves a file whose state names its
-/// folder, which recovery puts back unchanged (ARCHITECTURE.md, "Several hosts").
+/// folder, which recovery puts back unchanged (docs/decisions.md, "Several hosts", item "Fencing").
 /// </summary>
-internal static class FencedRuns
+internal static class FencedAttempts
 {
     private static readonly string[] Resting = [JobState.Failed, JobState.Completed, JobState.Dead, JobState.Pending];
 
-    public static NoteOutcome TryRecord(QueueHome home, string workerId, FencedRun fenced)
+    public static NoteOutcome TryRecord(QueueHome home, string workerId, FencedAttempt fenced, DateTime now)
     {
         var folder = home.ProcessingFolder(workerId);
         var borrowed = Path.Combine(folder, fenced.JobId + ".json");
@@ -59,7 +59,7 @@ internal static class FencedRuns
                 return NoteOutcome.Gone;
             }
             var history = job.History ?? [];
-            var index = history.FindIndex(a => a.Number == fenced.Run && a.Worker == workerId);
+            var index = history.FindIndex(a => a.Number == fenced.Number && a.Worker == workerId);
             var noted = job;
             if (index >= 0)
             {
@@ -71,7 +71,7 @@ internal static class FencedRuns
                     return NoteOutcome.Later;
                 }
             }
-            ClaimedJob.MoveToState(home, borrowed, noted);
+            ClaimedJob.MoveToState(home, borrowed, noted, now);
             return index >= 0 ? NoteOutcome.Recorded : NoteOutcome.Gone;
         }
         return new JobStore(home).Locate(fenced.JobId) is null ? NoteOutcome.Gone : NoteOutcome.Later;

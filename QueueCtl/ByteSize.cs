@@ -1,8 +1,12 @@
 using System.Globalization;
 
-namespace QueueCtl.Config;
+namespace QueueCtl;
 
-/// <summary>Sizes as people type them: 1048576, 512K, 10M, 1G (binary units).</summary>
+/// <summary>
+/// Sizes as people type them: 1048576, 512K, 10M, 1G (binary units). A leaf in the root
+/// namespace like Failure, not in Config: the job parser (Jobs, the lowest layer) prints its
+/// limits with it as much as `config` does.
+/// </summary>
 internal static class ByteSize
 {
     public static bool TryParse(string text, out long bytes)
