@@ -4,8 +4,6 @@ namespace QueueCtl;
 /// Every fixed time of queuectl in one place: the intervals, waits, polls and ages that are not a
 /// setting, so that they can be read side by side and changed knowingly. A leaf in the root
 /// namespace like Failure and Clock: the protocol, the worker, the CLI and the dashboard all use it.
-/// Two remain outside for now, in files under other hands: JobIndex.SettleTime (2 s) and the
-/// on-finish hooks' 20 ms poll and 1 s kill wait (FinishHooks).
 /// <para>
 /// The liveness clock of workers derives from `worker-lease` (ARCHITECTURE.md, "Liveness and
 /// fencing"). A worker renews its registration every <see cref="HeartbeatInterval"/>; when a
@@ -165,4 +163,13 @@ internal static class Timing
 
     /// <summary>One step of the growing wait before a job that moved away as it was taken is looked for again (cancel, remove, retry; CLI and dashboard): n steps before look n.</summary>
     public static readonly TimeSpan LookAgainStep = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>A file that does not parse and changed this recently may still be being written (cp): the index looks again after it.</summary>
+    public static readonly TimeSpan SettleTime = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often a stopping worker (or `recover`, `cancel`) looks whether its finish hooks have ended.</summary>
+    public static readonly TimeSpan HookPoll = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>How long a finish hook's output pipes may stay open after its shell exited (a background child holding them).</summary>
+    public static readonly TimeSpan HookPipeGrace = TimeSpan.FromSeconds(1);
 }

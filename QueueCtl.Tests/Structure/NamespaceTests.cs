@@ -85,8 +85,6 @@ public partial class NamespaceTests
         ["QueueCtl/Views/History.cs"] = "the buckets of the history windows (1h, 24h, 7d)",
         ["QueueCtl/Dashboard/DashboardApi.cs"] = "the \"last hour\" of the metrics",
         ["QueueCtl/Cli/Output.cs"] = "the units of a relative time (s, min, h, d)",
-        ["QueueCtl/Processing/JobIndex.cs"] = "SettleTime: to move into Timing once that file is free",
-        ["QueueCtl/Processing/FinishHooks.cs"] = "the hooks' poll and kill wait: to move into Timing once that file is free",
     };
 
     [Test]

@@ -82,7 +82,7 @@ internal sealed class FinishHooks(QueueHome home, SettingsWatcher settings, Acti
         var deadline = time.UtcNow() + within;
         while (Running > 0 && time.UtcNow() < deadline)
         {
-            time.Sleep(TimeSpan.FromMilliseconds(20));
+            time.Sleep(Timing.HookPoll);
         }
     }
 
@@ -149,7 +149,7 @@ internal sealed class FinishHooks(QueueHome home, SettingsWatcher settings, Acti
                 {
                     tail.RemoveRange(0, tail.Count - TailBytes);
                 }
-            }, TimeSpan.FromSeconds(1), time);
+            }, Timing.HookPipeGrace, time);
             timer.Dispose();
             Guard?.Ended(spawn.Pid);
             if (!_groups.TryRemove(spawn.Pid, out _))
@@ -158,7 +158,7 @@ internal sealed class FinishHooks(QueueHome home, SettingsWatcher settings, Acti
             }
             if (timedOut)
             {
-                log($"on-finish hook for {final.Id} timed out after {Config.Duration.Seconds(timeout.TotalSeconds)} s and was killed (the job stays {final.State})");
+                log($"on-finish hook for {final.Id} timed out after {SecondsText.Format(timeout.TotalSeconds)} s and was killed (the job stays {final.State})");
             }
             else if (exit != 0)
             {

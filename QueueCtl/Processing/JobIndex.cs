@@ -31,8 +31,6 @@ internal sealed record Candidate(string Path, string State, int Priority, DateTi
 /// </summary>
 internal sealed class JobIndex : IDisposable
 {
-    /// <summary>A file that does not parse and changed this recently may still be being written (cp).</summary>
-    public static readonly TimeSpan SettleTime = TimeSpan.FromSeconds(2);
 
     private static readonly Comparer<Candidate> ReadyOrder = Comparer<Candidate>.Create((a, b) =>
     {
@@ -520,21 +518,21 @@ internal sealed class JobIndex : IDisposable
         }
         catch (IOException)
         {
-            _unsettled[path] = (_time.UtcNow() + SettleTime, state); // e.g. ESTALE on a network file system: look again later
+            _unsettled[path] = (_time.UtcNow() + Timing.SettleTime, state); // e.g. ESTALE on a network file system: look again later
             return;
         }
 
         var candidate = bytes is null ? null : Parse(path, state, bytes, modified);
         if (candidate is null)
         {
-            var settledAt = modified + SettleTime;
+            var settledAt = modified + Timing.SettleTime;
             if (rejectIfInvalid && settledAt <= _time.UtcNow())
             {
                 invalid?.Add((path, state));
             }
             else
             {
-                _unsettled[path] = (settledAt > _time.UtcNow() ? settledAt : _time.UtcNow() + SettleTime, state);
+                _unsettled[path] = (settledAt > _time.UtcNow() ? settledAt : _time.UtcNow() + Timing.SettleTime, state);
             }
             return;
         }
