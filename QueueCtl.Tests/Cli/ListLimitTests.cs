@@ -32,6 +32,7 @@ public class ListLimitTests
         return output;
     }
 
+    [Category("EndToEnd")] // script(1) runs the executable
     [Test]
     public void List_OnATerminal_ShowsFiftyJobs_AndSaysHowManyMore()
     {
