@@ -18,6 +18,7 @@ public class ListLimitTests
     /// <summary>Runs queuectl under script(1), so its stdout is a terminal.</summary>
     private static string OnTerminal(TempHome home, params string[] args)
     {
+        EndToEnd.Require("script(1)");
         var command = string.Join(" ", new[] { QueueCtlProcess.Executable }.Concat(args).Concat(["--home", home.Root]).Select(a => $"'{a}'"));
         var start = new ProcessStartInfo("script") { RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var arg in new[] { "-qec", command, "/dev/null" })
@@ -32,6 +33,7 @@ public class ListLimitTests
         return output;
     }
 
+    [Category("EndToEnd")] // script(1) runs the executable
     [Test]
     public void List_OnATerminal_ShowsFiftyJobs_AndSaysHowManyMore()
     {

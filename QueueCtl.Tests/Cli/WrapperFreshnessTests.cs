@@ -11,6 +11,7 @@ namespace QueueCtl.Tests.Cli;
 /// the tests (which does the check): this test is about when the wrapper builds (WrapperScriptTests
 /// does a real build).
 /// </summary>
+[Category("EndToEnd")] // ./queuectl, a shell script, starts the stand-in dotnet and queuectl
 public class WrapperFreshnessTests
 {
     [Test]

@@ -12,6 +12,31 @@ namespace QueueCtl.Tests.Dashboard;
 [Category("EndToEnd")]
 public class DashboardActionsTests
 {
+    // One home and one dashboard for the refusal cases (starting them is most of each case's
+    // time): each case acts on jobs of its own (c1, r1, d1, queue e), made before any case runs.
+    // The tests that run a worker make their own.
+    private TempHome _refusals = null!;
+    private DashboardProcess _refusalsDashboard = null!;
+
+    [OneTimeSetUp]
+    public void StartTheSharedDashboard()
+    {
+        _refusals = new TempHome(inProcess: false);
+        _refusals.Ok("enqueue", "--command", "true", "--id", "c1");
+        _refusals.Ok("enqueue", "--command", "true", "--id", "r1");
+        _refusals.Ok("enqueue", "--command", "true", "--id", "d1");
+        _refusals.Ok("enqueue", "--command", "true", "--id", "e1", "--queue", "e");
+        _refusals.Ok("cancel", "d1", "e1");
+        _refusalsDashboard = new DashboardProcess(_refusals);
+    }
+
+    [OneTimeTearDown]
+    public void StopTheSharedDashboard()
+    {
+        _refusalsDashboard?.Dispose();
+        _refusals?.Dispose();
+    }
+
     private static (HttpStatusCode Status, JsonElement Body) Post(HttpClient http, string path, string? origin = null, string? host = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, path);
@@ -95,17 +120,14 @@ public class DashboardActionsTests
         }
     }
 
-    [TestCase("/api/jobs/p1/cancel")]
-    [TestCase("/api/jobs/p1/remove")]
+    [TestCase("/api/jobs/c1/cancel")]
+    [TestCase("/api/jobs/r1/remove")]
     [TestCase("/api/jobs/d1/retry")]
-    [TestCase("/api/dlq/retry-all?queue=default")]
+    [TestCase("/api/dlq/retry-all?queue=e")]
     public void EveryAction_IsRefused_WithoutTheToken_FromAForeignHostOrOrigin_OrAsAForm(string path)
     {
-        using var home = new TempHome(inProcess: false);
-        home.Ok("enqueue", "--command", "true", "--id", "p1");
-        home.Ok("enqueue", "--command", "true", "--id", "d1");
-        home.Ok("cancel", "d1");
-        using var dashboard = new DashboardProcess(home);
+        var home = _refusals;
+        var dashboard = _refusalsDashboard;
         var port = new Uri(dashboard.Url).Port;
         var before = home.Tree();
 

@@ -8,6 +8,32 @@ namespace QueueCtl.Tests.Dashboard;
 [Category("EndToEnd")]
 public class DashboardQueuesTests
 {
+    // One home and one dashboard for both tests (starting them is most of each test's time): each
+    // test makes what it needs in a queue of its own (mail, reports); the dashboard reads the
+    // config and the files at each request.
+    private TempHome _shared = null!;
+    private DashboardProcess _sharedDashboard = null!;
+
+    [OneTimeSetUp]
+    public void StartTheSharedDashboard()
+    {
+        _shared = new TempHome(inProcess: false);
+        _sharedDashboard = new DashboardProcess(_shared);
+    }
+
+    [OneTimeTearDown]
+    public void StopTheSharedDashboard()
+    {
+        _sharedDashboard?.Dispose();
+        _shared?.Dispose();
+    }
+
+    /// <summary>The queues paused.d holds, in order (none when it does not exist).</summary>
+    private static List<string> Paused(TempHome home) =>
+        Directory.Exists(home.PathOf("paused.d"))
+            ? Directory.EnumerateFiles(home.PathOf("paused.d")).Select(p => Path.GetFileName(p)).Order(StringComparer.Ordinal).ToList()
+            : [];
+
     private static JsonElement Queue(HttpClient http, string name)
     {
         var body = http.GetStringAsync("/api/queues").Result;
@@ -31,7 +57,7 @@ public class DashboardQueuesTests
     [Test]
     public void Queues_ShowCountsLimitPauseAgeAndThroughput()
     {
-        using var home = new TempHome(inProcess: false);
+        var home = _shared;
         home.Ok("config", "set", "queue.mail.concurrency", "2");
         home.Ok("enqueue", """{"id":"m1","command":"true","queue":"mail","created_at":"2025-01-01T00:00:00Z"}""");
         home.Ok("enqueue", """{"id":"m2","command":"true","queue":"mail"}""");
@@ -41,7 +67,7 @@ public class DashboardQueuesTests
         File.WriteAllText(home.PathOf("stats", "w.minutes"), $"{minute} queue=mail completed=5 failed=1 dead=1\n");
         File.WriteAllText(home.PathOf("stats", "w.json"), """{"worker":"w","queues":{"mail":{"completed":50,"failed":3,"dead":2}}}""");
         File.SetLastWriteTimeUtc(home.PathOf("pending", "m1.json"), DateTime.UtcNow.AddMinutes(-10));
-        using var dashboard = new DashboardProcess(home);
+        var dashboard = _sharedDashboard;
 
         var mail = Queue(dashboard.Client, "mail");
         Assert.That(mail.GetProperty("ready").GetInt32(), Is.EqualTo(2));
@@ -73,23 +99,24 @@ public class DashboardQueuesTests
     [Test]
     public void PauseAndResume_NeedTheToken_ALoopbackHost_AndNoForeignOrigin()
     {
-        using var home = new TempHome(inProcess: false);
-        home.Ok("init");
-        using var dashboard = new DashboardProcess(home);
+        var home = _shared;
+        var dashboard = _sharedDashboard;
         var port = new Uri(dashboard.Url).Port;
+        var pausedBefore = Paused(home);
+        Assert.That(pausedBefore, Does.Not.Contain("reports"));
 
-        var noToken = Post(dashboard.Anonymous, "/api/queues/mail/pause");
-        var foreignOrigin = Post(dashboard.Client, "/api/queues/mail/pause", origin: "http://evil.example");
-        var foreignHost = Post(dashboard.Client, "/api/queues/mail/pause", host: $"evil.example:{port}");
-        var form = dashboard.Anonymous.PostAsync("/api/queues/mail/pause", new FormUrlEncodedContent([new("token", dashboard.Token)])).Result;
+        var noToken = Post(dashboard.Anonymous, "/api/queues/reports/pause");
+        var foreignOrigin = Post(dashboard.Client, "/api/queues/reports/pause", origin: "http://evil.example");
+        var foreignHost = Post(dashboard.Client, "/api/queues/reports/pause", host: $"evil.example:{port}");
+        var form = dashboard.Anonymous.PostAsync("/api/queues/reports/pause", new FormUrlEncodedContent([new("token", dashboard.Token)])).Result;
 
         Assert.That(noToken.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
         Assert.That(foreignOrigin.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
         Assert.That((int)foreignHost.StatusCode, Is.EqualTo(421));
         Assert.That(form.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), "a token in a form body does not count");
-        Assert.That(Directory.Exists(home.PathOf("paused.d")) && Directory.EnumerateFiles(home.PathOf("paused.d")).Any(), Is.False, "nothing paused");
+        Assert.That(Paused(home), Is.EqualTo(pausedBefore), "nothing paused");
 
-        Assert.That(Post(dashboard.Client, "/api/queues/mail/pause", origin: $"http://127.0.0.1:{port}").StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        Assert.That(File.Exists(home.PathOf("paused.d", "mail")), Is.True);
+        Assert.That(Post(dashboard.Client, "/api/queues/reports/pause", origin: $"http://127.0.0.1:{port}").StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(File.Exists(home.PathOf("paused.d", "reports")), Is.True);
     }
 }

@@ -426,6 +426,7 @@ public class InputValidationTests
     /// <summary>Runs "queuectl ARGS" through sh, so that the arguments can hold raw bytes; $F names a file.</summary>
     private static CliResult Shell(TempHome home, string script, string file)
     {
+        EndToEnd.Require("sh -c queuectl");
         var start = new ProcessStartInfo("/bin/sh")
         {
             RedirectStandardOutput = true,

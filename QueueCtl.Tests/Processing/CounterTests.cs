@@ -4,6 +4,7 @@ using QueueCtl.Tests.Support;
 namespace QueueCtl.Tests.Processing;
 
 /// <summary>The finish counters (stats/&lt;worker&gt;.json): they survive purge and restarts and never go down.</summary>
+[Category("EndToEnd")] // worker processes (detached and foreground) and the dashboard's /metrics
 public class CounterTests
 {
     private static readonly TimeSpan Within = TimeSpan.FromSeconds(30);

@@ -20,6 +20,7 @@ public class RetentionTests
         File.WriteAllText(home.PathOf("logs", id, "attempt-1.log"), "output\n");
     }
 
+    [Category("EndToEnd")] // a worker process
     [Test]
     public void Workers_DeleteFinishedJobsPastTheDefaultRetention_WithTheirLogs_AndKeepTheRest()
     {
@@ -42,6 +43,7 @@ public class RetentionTests
         Eventually.True(() => !File.Exists(goneWorkerLog), Within, "a gone worker's old log retired");
     }
 
+    [Category("EndToEnd")] // a worker process
     [Test]
     public void Retention_OfZero_KeepsJobsForever_AndAShorterOneAppliesToRunningWorkers()
     {
@@ -71,6 +73,7 @@ public class RetentionTests
         Assert.That(home.Ok("config", "get", "completed-retention").Trim(), Is.EqualTo("7d"), "the default");
     }
 
+    [Category("EndToEnd")] // a worker process
     [Test]
     public void WorkerLog_PastItsCap_IsRotatedToDotOne()
     {

@@ -30,6 +30,7 @@ public static class BrowserScript
     /// <summary>Runs <paramref name="script"/> with <paramref name="environment"/>; fails the test if it takes over 2 minutes.</summary>
     public static BrowserRun Run(string browserDir, string script, IReadOnlyDictionary<string, string> environment)
     {
+        EndToEnd.Require($"node {script}");
         var start = new ProcessStartInfo("node", [Path.Combine(browserDir, script)])
         {
             RedirectStandardOutput = true,

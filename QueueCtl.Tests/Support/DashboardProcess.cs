@@ -13,6 +13,7 @@ public sealed partial class DashboardProcess : IDisposable
 
     public DashboardProcess(TempHome home, string? executable = null)
     {
+        EndToEnd.Require("queuectl dashboard");
         var start = new ProcessStartInfo(executable ?? QueueCtlProcess.Executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in new[] { "dashboard", "--port", "0", "--home", home.Root })
         {

@@ -10,6 +10,7 @@ public sealed class ForegroundWorker : IDisposable
 
     public ForegroundWorker(TempHome home, int count = 1)
     {
+        EndToEnd.Require("queuectl worker start --foreground");
         var start = new ProcessStartInfo(QueueCtlProcess.Executable)
         {
             RedirectStandardOutput = true,

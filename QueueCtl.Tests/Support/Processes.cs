@@ -52,6 +52,7 @@ public static class Processes
     /// <summary>Runs a program (mount, umount …) with its output captured and returns its exit code.</summary>
     public static int ExitCodeOf(string program, params string[] args)
     {
+        EndToEnd.Require($"{program} {string.Join(' ', args)}");
         using var process = Process.Start(new ProcessStartInfo(program, args) { RedirectStandardError = true, RedirectStandardOutput = true })!;
         process.WaitForExit();
         return process.ExitCode;
@@ -60,6 +61,7 @@ public static class Processes
     /// <summary>Sends a signal with kill(1): 9, 15, 2 …</summary>
     public static void Signal(int pid, int signal)
     {
+        EndToEnd.Require($"kill -{signal}");
         using var kill = Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         kill.WaitForExit();
     }

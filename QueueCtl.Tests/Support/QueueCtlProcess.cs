@@ -28,6 +28,7 @@ public static class QueueCtlProcess
         {
             start.ArgumentList.Add(arg);
         }
+        EndToEnd.Require($"{Path.GetFileName(start.FileName)} {string.Join(' ', start.ArgumentList)}");
         start.Environment.Remove("QUEUECTL_HOME");
         start.Environment["NO_COLOR"] = "1";
         if (environment is not null)

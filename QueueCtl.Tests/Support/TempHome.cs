@@ -16,6 +16,10 @@ public sealed class TempHome : IDisposable
 
     public TempHome(bool create = true, bool inProcess = true)
     {
+        if (!inProcess)
+        {
+            EndToEnd.Require("new TempHome(inProcess: false)"); // before anything is made, so that nothing is left behind
+        }
         _inProcess = inProcess;
         Parent = Directory.CreateTempSubdirectory("queuectl-test-").FullName;
         Root = Path.Combine(Parent, "home");
