@@ -14,15 +14,6 @@ public static class EndToEnd
 {
     public const string Category = "EndToEnd";
 
-    // TODO: ConcurrencyLimitTests, DependencyTests and FinishHookTests start foreground workers and
-    // are being marked [Category("EndToEnd")] in another branch; once they are, remove this list.
-    private static readonly HashSet<string> NotYetMarked = new(StringComparer.Ordinal)
-    {
-        "QueueCtl.Tests.Processing.ConcurrencyLimitTests",
-        "QueueCtl.Tests.Processing.DependencyTests",
-        "QueueCtl.Tests.Processing.FinishHookTests",
-    };
-
     /// <summary>
     /// Fails the current test unless it, or a suite it belongs to, is in category EndToEnd. A
     /// category on a fixture is not copied to its tests (TestContext's Properties are the test's
@@ -39,14 +30,7 @@ public static class EndToEnd
             {
                 return;
             }
-            if (test is TestFixture)
-            {
-                sawFixture = true;
-                if (NotYetMarked.Contains(test.FullName))
-                {
-                    return;
-                }
-            }
+            sawFixture |= test is TestFixture;
         }
         if (!sawFixture)
         {
