@@ -356,7 +356,7 @@ internal sealed class JobIndex : IDisposable
         if (_heldByPause)
         {
             // A resume deletes a file nobody watches: look again within the paused worker's poll.
-            var resumeCheck = _time.UtcNow() + PauseState.Poll;
+            var resumeCheck = _time.UtcNow() + Timing.PausePoll;
             next = next is null || resumeCheck < next ? resumeCheck : next;
         }
         foreach (var (at, _) in _unsettled.Values)
@@ -518,21 +518,21 @@ internal sealed class JobIndex : IDisposable
         }
         catch (IOException)
         {
-            _unsettled[path] = (_time.UtcNow() + Timing.SettleTime, state); // e.g. ESTALE on a network file system: look again later
+            _unsettled[path] = (_time.UtcNow() + Timing.DroppedFileSettle, state); // e.g. ESTALE on a network file system: look again later
             return;
         }
 
         var candidate = bytes is null ? null : Parse(path, state, bytes, modified);
         if (candidate is null)
         {
-            var settledAt = modified + Timing.SettleTime;
+            var settledAt = modified + Timing.DroppedFileSettle;
             if (rejectIfInvalid && settledAt <= _time.UtcNow())
             {
                 invalid?.Add((path, state));
             }
             else
             {
-                _unsettled[path] = (settledAt > _time.UtcNow() ? settledAt : _time.UtcNow() + Timing.SettleTime, state);
+                _unsettled[path] = (settledAt > _time.UtcNow() ? settledAt : _time.UtcNow() + Timing.DroppedFileSettle, state);
             }
             return;
         }
@@ -552,11 +552,24 @@ internal sealed class JobIndex : IDisposable
         {
             // failed/ too: a child claimed to go dead whose worker died is a failed attempt, never run.
             var check = Dependencies.Check(_home, candidate.After, hasRun: candidate.State == JobState.Failed);
+            (string Id, string Reason)? doomInCycle = null;
             if (check.Outcome == ParentsOutcome.Waiting && check.Parent != before && CycleThrough(candidate.Path, check.Parent!) is { } cycle)
             {
                 // Only files dropped into pending/ can close a cycle (enqueue refuses one): nothing
-                // would ever finish it, so the job that closes it goes dead, and its waiters after it.
-                check = new ParentsCheck(ParentsOutcome.Doomed, check.Parent, $"its parents form a cycle ({cycle}); it was not run");
+                // would ever finish it, so one member goes dead, and the others after it as waiters
+                // of a dead parent. The member is the smallest id, whatever the order the files
+                // were loaded in, so that every process (each may serve other queues) dooms the same.
+                var first = cycle.IndexOf(cycle.Min(StringComparer.Ordinal)!);
+                var members = cycle.Skip(first).Concat(cycle.Take(first + 1));
+                var reason = $"its parents form a cycle ({string.Join(" -> ", members)}); it was not run";
+                if (first == 0)
+                {
+                    check = new ParentsCheck(ParentsOutcome.Doomed, check.Parent, reason);
+                }
+                else
+                {
+                    doomInCycle = (cycle[first], reason);
+                }
             }
             if (check.Outcome == ParentsOutcome.Waiting)
             {
@@ -569,6 +582,13 @@ internal sealed class JobIndex : IDisposable
                 children.Add(candidate.Path);
                 _waitingOn[candidate.Path] = parent;
                 _parentOf[IdOf(candidate.Path)] = parent;
+                if (doomInCycle is { } doom && _byPath.TryGetValue(_home.JobPath(JobState.Pending, doom.Id), out var member))
+                {
+                    Remove(member.Path);
+                    member = member with { Doomed = doom.Reason };
+                    _byPath[member.Path] = member;
+                    AddReady(member);
+                }
                 return;
             }
             if (check.Outcome == ParentsOutcome.Doomed)
@@ -590,12 +610,12 @@ internal sealed class JobIndex : IDisposable
     }
 
     /// <summary>
-    /// The cycle a waiting child would close by waiting for <paramref name="parent"/>, as "a -> b -> a",
-    /// or null. Each held-aside job waits for one parent at a time (the first that has not
+    /// The cycle a waiting child would close by waiting for <paramref name="parent"/>: its members,
+    /// the child first, each waiting for the next (the last for the child); null when there is none. Each held-aside job waits for one parent at a time (the first that has not
     /// completed), so the chase follows one pointer per step, in memory, and ends within as many
     /// steps as there are waiting jobs.
     /// </summary>
-    private string? CycleThrough(string childPath, string parent)
+    private List<string>? CycleThrough(string childPath, string parent)
     {
         var child = IdOf(childPath);
         var next = parent;
@@ -603,13 +623,12 @@ internal sealed class JobIndex : IDisposable
         {
             if (next == child)
             {
-                var chain = new List<string> { child, parent };
-                for (var link = parent; link != child;)
+                var members = new List<string> { child };
+                for (var link = parent; link != child; link = _parentOf[link])
                 {
-                    link = _parentOf[link];
-                    chain.Add(link);
+                    members.Add(link);
                 }
-                return string.Join(" -> ", chain);
+                return members;
             }
             if (!_parentOf.TryGetValue(next, out var grand))
             {
@@ -650,7 +669,10 @@ internal sealed class JobIndex : IDisposable
     {
         if (_waitingOn.Remove(path, out var parent))
         {
-            _parentOf.Remove(IdOf(path));
+            if (_parentOf.TryGetValue(IdOf(path), out var waitedFor) && waitedFor == parent)
+            {
+                _parentOf.Remove(IdOf(path)); // (another file of the same id, a hand copy, may wait too)
+            }
             if (_waiting.TryGetValue(parent, out var children))
             {
                 children.Remove(path);

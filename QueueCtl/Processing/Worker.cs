@@ -105,6 +105,13 @@ internal sealed class Worker
         }
         finally
         {
+            if (!abort.IsCancellationRequested)
+            {
+                // While the heartbeat and the guard still run, so a kill -9 in this wait still takes
+                // the hooks with it. A hook is never waited for longer: it is not the job.
+                _attempts.Hooks.WaitForRunning(Timing.KillWait);
+                _attempts.Hooks.KillRemaining();
+            }
             heartbeatStop.Cancel();
             await heartbeat;
             await recovery;
@@ -119,8 +126,6 @@ internal sealed class Worker
         }
 
         abort.ThrowIfCancellationRequested();
-        _attempts.Hooks.WaitForRunning(Timing.KillWait); // a hook is never waited for longer: it is not the job
-        _attempts.Hooks.KillRemaining();
         _lateFinishes.LogUnnoted();
         _registration.Set("stopping", null, Log, writeNow: true);
         CancelRequests.RemoveStray(_home, Id);
@@ -168,7 +173,7 @@ internal sealed class Worker
                 {
                     // `queuectl pause`: take nothing new (not even a late-valid file) until resumed.
                     TurnWorked();
-                    await index.WaitAsync(signal, PauseState.Poll, graceful);
+                    await index.WaitAsync(signal, Timing.PausePoll, graceful);
                     continue;
                 }
                 claims.SettleInvalid(index, now, abort);

@@ -36,7 +36,7 @@ internal static class JobControl
             {
                 return TakeOutcome.Moved; // RACE: a worker claimed it (or another cancel took it) first.
             }
-            var read = JobStore.Read(stored.State, taken);
+            var read = new JobStore(home).ReadFile(stored.State, taken);
             if (read?.Job is not { } job)
             {
                 // Not a valid job (a dropped file a worker would reject): put it back untouched.

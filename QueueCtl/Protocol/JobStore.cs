@@ -19,8 +19,26 @@ internal sealed class JobStore(QueueHome home)
 
     public QueueHome Home { get; } = home;
 
-    /// <summary>The max_retries a claim gives a dropped file that names none (config's max-retries), read once.</summary>
-    private int DroppedMaxRetries => _droppedMaxRetries ??= ConfigStore.Load(Home).MaxRetries;
+    /// <summary>
+    /// The max_retries a claim gives a dropped file that names none: config's max-retries, read
+    /// once and only when a dropped file is read; the default when config.json cannot be read (a
+    /// listing never fails on it: `config` and the workers say what is wrong with it).
+    /// </summary>
+    private int DroppedMaxRetries()
+    {
+        if (_droppedMaxRetries is null)
+        {
+            try
+            {
+                _droppedMaxRetries = ConfigStore.Load(Home).MaxRetries;
+            }
+            catch (Exception e) when (e is Failure or IOException or UnauthorizedAccessException)
+            {
+                _droppedMaxRetries = new Config.Settings().MaxRetries;
+            }
+        }
+        return _droppedMaxRetries.Value;
+    }
 
     /// <summary>Adds a pending job; refuses an id that any state already holds.</summary>
     public void Enqueue(Job job, DateTime now)
@@ -100,15 +118,15 @@ internal sealed class JobStore(QueueHome home)
         }
     }
 
-    /// <summary>Reads one file of this home as <see cref="Read(string, string, int)"/>, a dropped file with the configured max-retries.</summary>
+    /// <summary>Reads one file of this home as <see cref="Read(string, string, Func{int})"/>, a dropped file with the configured max-retries.</summary>
     public StoredJob? ReadFile(string state, string path) => Read(state, path, DroppedMaxRetries);
 
     /// <summary>
     /// Reads one file; null when it vanished meanwhile (moved by a worker). A file that is not in
-    /// queuectl's own form (dropped) gets the defaults a claim would give it, max_retries
-    /// <paramref name="droppedMaxRetries"/>.
+    /// queuectl's own form (dropped) gets the defaults a claim would give it, max_retries from
+    /// <paramref name="droppedMaxRetries"/> (asked only then; 0 without it).
     /// </summary>
-    public static StoredJob? Read(string state, string path, int droppedMaxRetries = 0)
+    public static StoredJob? Read(string state, string path, Func<int>? droppedMaxRetries = null)
     {
         byte[] bytes;
         try
@@ -141,7 +159,7 @@ internal sealed class JobStore(QueueHome home)
             // would, with the configured max-retries a claim would give it.
             try
             {
-                var job = JobReader.ParseDropped(bytes, path, File.GetLastWriteTimeUtc(path), droppedMaxRetries) with { State = state };
+                var job = JobReader.ParseDropped(bytes, path, File.GetLastWriteTimeUtc(path), droppedMaxRetries?.Invoke() ?? 0) with { State = state };
                 return new StoredJob(state, path, job, null);
             }
             catch (Failure failure)
