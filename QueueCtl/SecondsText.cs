@@ -4,8 +4,8 @@ namespace QueueCtl;
 
 /// <summary>
 /// Seconds as the shortest exact text: 30, 1.5. A leaf in the root namespace like ByteSize: the
-/// job parser (Jobs, the lowest layer) prints a refused timeout_seconds with it, and Config's
-/// <see cref="Config.Duration.Seconds"/> is this same text.
+/// job parser (Jobs, the lowest layer) prints a refused timeout_seconds with it, Config its
+/// settings, the CLI and the worker their waits.
 /// </summary>
 internal static class SecondsText
 {

@@ -165,10 +165,13 @@ internal static class Timing
     public static readonly TimeSpan LookAgainStep = TimeSpan.FromMilliseconds(10);
 
     /// <summary>A file that does not parse and changed this recently may still be being written (cp): the index looks again after it.</summary>
-    public static readonly TimeSpan SettleTime = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan DroppedFileSettle = TimeSpan.FromSeconds(2);
 
     /// <summary>How often a stopping worker (or `recover`, `cancel`) looks whether its finish hooks have ended.</summary>
     public static readonly TimeSpan HookPoll = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>What `recover` and `cancel` wait for their hooks beyond on-finish-timeout: time for a timed-out hook's kill.</summary>
+    public static readonly TimeSpan HookKillMargin = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a finish hook's output pipes may stay open after its shell exited (a background child holding them).</summary>
     public static readonly TimeSpan HookPipeGrace = TimeSpan.FromSeconds(1);

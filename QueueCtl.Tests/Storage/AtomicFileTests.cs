@@ -2,6 +2,7 @@ using System.Text;
 using QueueCtl.Jobs;
 using QueueCtl.Protocol;
 using QueueCtl.Storage;
+using QueueCtl.Tests.Support;
 
 namespace QueueCtl.Tests.Storage;
 
@@ -115,7 +116,7 @@ public class AtomicFileTests
         }
     }
 
-    [Test]
+    [Test, Category(EndToEnd.Category)] // runs ln and stat
     public void WorkerRewrites_ReuseTheReplacedFile_NeverOneLinkedElsewhere_AndKeepJobFilesPrivate()
     {
         var root = Directory.CreateTempSubdirectory("queuectl-atomic-").FullName;
@@ -166,6 +167,7 @@ public class AtomicFileTests
     /// <summary>Runs a coreutils command and returns its output (ln, stat: what .NET does not offer).</summary>
     private static string Tool(string name, params string[] args)
     {
+        EndToEnd.Require(name);
         var start = new System.Diagnostics.ProcessStartInfo(name) { RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var arg in args)
         {

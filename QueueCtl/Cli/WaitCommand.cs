@@ -172,7 +172,7 @@ internal static class WaitCommand
         }
         if (timedOut)
         {
-            console.Error.WriteLine($"queuectl: timed out after {Duration.Seconds(timeout!.Value.TotalSeconds)} s; still not finished: {string.Join(", ", waiting.Order(StringComparer.Ordinal))}.");
+            console.Error.WriteLine($"queuectl: timed out after {SecondsText.Format(timeout!.Value.TotalSeconds)} s; still not finished: {string.Join(", ", waiting.Order(StringComparer.Ordinal))}.");
             return TimedOut;
         }
         return done.All(o => o.State == JobState.Completed) ? 0 : Failure.OperationFailed;

@@ -141,7 +141,7 @@ internal static class WorkerCommand
             if (graceful.Count > 0)
             {
                 var waiting = string.Join(", ", graceful.Select(r => r.CurrentJob is null ? r.Id : $"{r.Id} (running {r.CurrentJob})"));
-                console.Error.WriteLine($"Waiting up to {Duration.Seconds(timeout.TotalSeconds)} s for {graceful.Count} worker{(graceful.Count == 1 ? "" : "s")} to finish: {waiting}");
+                console.Error.WriteLine($"Waiting up to {SecondsText.Format(timeout.TotalSeconds)} s for {graceful.Count} worker{(graceful.Count == 1 ? "" : "s")} to finish: {waiting}");
             }
             if (atOnce.Count > 0)
             {
@@ -169,7 +169,7 @@ internal static class WorkerCommand
         if (remaining.Count > 0)
         {
             throw Failure.Operation(
-                $"Still running after {Duration.Seconds(timeout.TotalSeconds)} s: {string.Join(", ", remaining.Select(r => r.Id))}; "
+                $"Still running after {SecondsText.Format(timeout.TotalSeconds)} s: {string.Join(", ", remaining.Select(r => r.Id))}; "
                 + "run 'queuectl worker stop' again to stop at once (running jobs are killed and retried later), or wait.");
         }
         var stoppedGracefully = here.Count - atOnce.Count;

@@ -50,7 +50,4 @@ internal static class Duration
         TryParse(text, out var duration)
             ? duration
             : throw Failure.Usage($"Invalid {what} '{text}': expected {Hint}, at most {MaxText} (100 years).");
-
-    /// <summary>Seconds as the shortest exact text: 30, 1.5 (<see cref="SecondsText"/>, which the Jobs layer can reach).</summary>
-    public static string Seconds(double seconds) => SecondsText.Format(seconds);
 }

@@ -141,7 +141,7 @@ internal static partial class CommandRunner
                     log.Note(reason);
                     return new AttemptResult(exitCode, reason, started, finished) { OutputLost = log.Lost };
                 }
-                var seconds = Config.Duration.Seconds(timeout!.Value.TotalSeconds);
+                var seconds = SecondsText.Format(timeout!.Value.TotalSeconds);
                 log.Note($"timed out after {seconds} s: process group killed");
                 return new AttemptResult(exitCode, $"timed out after {seconds} s", started, finished) { OutputLost = log.Lost };
             }

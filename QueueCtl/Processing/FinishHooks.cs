@@ -73,7 +73,7 @@ internal sealed class FinishHooks(QueueHome home, SettingsWatcher settings, Acti
         {
             hooks.Start(final);
         }
-        hooks.WaitForRunning(TimeSpan.FromSeconds(settings.Current.OnFinishTimeoutSeconds + 1));
+        hooks.WaitForRunning(TimeSpan.FromSeconds(settings.Current.OnFinishTimeoutSeconds) + Timing.HookKillMargin);
     }
 
     /// <summary>Waits up to <paramref name="within"/> for running hooks (at a graceful stop).</summary>

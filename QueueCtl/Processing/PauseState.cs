@@ -25,9 +25,6 @@ internal sealed class PauseState(QueueHome home)
     /// <summary>The queue of a job that names none.</summary>
     public const string DefaultQueue = Job.DefaultQueue;
 
-    /// <summary><see cref="Timing.PausePoll"/>, by the name the worker's loop and JobIndex use.</summary>
-    public static readonly TimeSpan Poll = Timing.PausePoll;
-
     private bool _paused;
 
     /// <summary>True while the last <see cref="Check"/> found the worker's queue paused.</summary>
