@@ -59,17 +59,7 @@ public partial class NamespaceTests
     [Test]
     public void OnlyProtocol_RenamesOrLinksFiles()
     {
-        var root = RepoRoot();
-        var protocol = Path.Combine(root, "QueueCtl", "Protocol") + Path.DirectorySeparatorChar;
-        var offenders = new List<string>();
-        foreach (var file in SourceFiles(root).Where(f => !f.StartsWith(protocol, StringComparison.Ordinal)))
-        {
-            var code = WithoutComments(File.ReadAllText(file));
-            foreach (Match m in RenamePrimitive().Matches(code))
-            {
-                offenders.Add($"{Path.GetRelativePath(root, file)}: {m.Value}");
-            }
-        }
+        var offenders = FindInSources(RenamePrimitive(), skip: file => file.StartsWith("QueueCtl/Protocol/", StringComparison.Ordinal));
         Assert.That(offenders, Is.Empty, "Only QueueCtl/Protocol/ may rename or link files (JobMoves, AtomicFile, Renames).");
     }
 
@@ -87,23 +77,33 @@ public partial class NamespaceTests
         ["QueueCtl/Cli/Output.cs"] = "the units of a relative time (s, min, h, d)",
     };
 
-    [Test]
-    public void FixedTimes_LiveInTiming()
+    /// <summary>
+    /// Every match of <paramref name="pattern"/> in the source files, comments left out, as
+    /// "path: match" (paths from the repository root, with /); <paramref name="skip"/> leaves files out.
+    /// </summary>
+    private static List<string> FindInSources(Regex pattern, Func<string, bool>? skip = null)
     {
         var root = RepoRoot();
-        var offenders = new List<string>();
+        var found = new List<string>();
         foreach (var file in SourceFiles(root))
         {
             var relative = Path.GetRelativePath(root, file).Replace(Path.DirectorySeparatorChar, '/');
-            if (TimeLiteralsAllowed.ContainsKey(relative))
+            if (skip?.Invoke(relative) == true)
             {
                 continue;
             }
-            foreach (Match m in TimeLiteral().Matches(WithoutComments(File.ReadAllText(file))))
+            foreach (Match m in pattern.Matches(WithoutComments(File.ReadAllText(file))))
             {
-                offenders.Add($"{relative}: {m.Value}");
+                found.Add($"{relative}: {m.Value}");
             }
         }
+        return found;
+    }
+
+    [Test]
+    public void FixedTimes_LiveInTiming()
+    {
+        var offenders = FindInSources(TimeLiteral(), skip: TimeLiteralsAllowed.ContainsKey);
         Assert.That(offenders, Is.Empty, "A fixed time outside QueueCtl/Timing.cs: move it there, with a line saying what it is for.");
     }
 
@@ -112,16 +112,7 @@ public partial class NamespaceTests
     {
         // CliConsole chooses the system clock for the console (the one place it is chosen); Clock.cs
         // names the one exception: SharedFile's static ESTALE retry on Polly's default time.
-        var root = RepoRoot();
-        var offenders = new List<string>();
-        foreach (var file in SourceFiles(root))
-        {
-            var relative = Path.GetRelativePath(root, file).Replace(Path.DirectorySeparatorChar, '/');
-            foreach (Match m in DirectClockRead().Matches(WithoutComments(File.ReadAllText(file))))
-            {
-                offenders.Add($"{relative}: {m.Value}");
-            }
-        }
+        var offenders = FindInSources(DirectClockRead());
         Assert.That(offenders, Is.EqualTo(new[]
         {
             "QueueCtl/Cli/CliConsole.cs: TimeProvider.System",
