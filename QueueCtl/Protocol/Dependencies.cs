@@ -26,7 +26,7 @@ internal sealed record ParentsCheck(ParentsOutcome Outcome, string? Parent = nul
 /// </summary>
 internal static class Dependencies
 {
-    /// <summary>How many ancestors the cycle check at enqueue follows at most.</summary>
+    /// <summary>How many ancestors a cycle check (at enqueue, or at the claim of a dropped file) follows at most.</summary>
     private const int MaxAncestors = 10_000;
 
     /// <summary>
@@ -106,83 +106,82 @@ internal static class Dependencies
     /// </summary>
     public static void CheckNewJob(QueueHome home, Job job, Func<string, Job?>? staged = null)
     {
-        if (job.After is not { Count: > 0 } parents)
+        if (job.After is not { Count: > 0 })
         {
             return;
         }
         var store = new JobStore(home);
+        var closer = AncestorWaitingFor(job,
+            id => staged?.Invoke(id) is { } early ? (true, early.After) : Find(store, id),
+            parent => throw Failure.Usage($"Job '{parent}' named in --after (\"after\") does not exist; nothing was enqueued."));
+        if (closer is not null)
+        {
+            throw Failure.Usage($"Job '{closer}' already waits for '{job.Id}' (through \"after\"): waiting for it would make a cycle; nothing was enqueued.");
+        }
+    }
+
+    /// <summary>
+    /// The ancestor whose "after" names <paramref name="job"/> itself (its parents wait for it: a
+    /// cycle, which only files dropped into pending/ can make), or null. Reads the ancestors' files:
+    /// only for a job the index already found in a cycle.
+    /// </summary>
+    public static string? WaitsForItself(QueueHome home, Job job)
+    {
+        var store = new JobStore(home);
+        return AncestorWaitingFor(job, id => Find(store, id));
+    }
+
+    /// <summary>Whether a job exists in any state, and what it waits for.</summary>
+    private static (bool Exists, IReadOnlyList<string>? After) Find(JobStore store, string id) =>
+        store.Locate(id) is { } found ? (true, found.Job?.After) : (false, null);
+
+    /// <summary>
+    /// Walks the ancestors of <paramref name="job"/>, its parents first (in order; <paramref name="missingParent"/>
+    /// is told of one that does not exist), then their "after" lists breadth first, at most
+    /// <see cref="MaxAncestors"/>; returns the first ancestor whose "after" names the job itself (a
+    /// cycle), or null. <paramref name="find"/> says whether a job exists and what it waits for.
+    /// </summary>
+    private static string? AncestorWaitingFor(Job job, Func<string, (bool Exists, IReadOnlyList<string>? After)> find, Action<string>? missingParent = null)
+    {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var next = new Queue<string>();
-        foreach (var parent in parents)
+        foreach (var parent in job.After ?? [])
         {
-            if (!Walk(parent))
+            var (exists, after) = find(parent);
+            if (!exists)
             {
-                throw Failure.Usage($"Job '{parent}' named in --after (\"after\") does not exist; nothing was enqueued.");
+                missingParent?.Invoke(parent);
+            }
+            if (Follow(parent, after) is { } closer)
+            {
+                return closer;
             }
         }
         while (next.TryDequeue(out var ancestor) && seen.Count < MaxAncestors)
         {
-            Walk(ancestor);
-        }
-
-        // Queues the grandparents of an existing (stored or staged) job; false when there is no such job.
-        bool Walk(string id)
-        {
-            if (staged?.Invoke(id) is { } early)
+            if (Follow(ancestor, find(ancestor).After) is { } closer)
             {
-                Enqueue(id, early.After);
-                return true;
+                return closer;
             }
-            if (store.Locate(id) is { } found)
-            {
-                Enqueue(found.Id, found.Job?.After);
-                return true;
-            }
-            return false;
         }
+        return null;
 
-        void Enqueue(string id, IReadOnlyList<string>? after)
+        // Queues the ancestors one job waits for; that job's id when it waits for the walked job itself.
+        string? Follow(string id, IReadOnlyList<string>? after)
         {
             foreach (var grand in after ?? [])
             {
                 if (grand == job.Id)
                 {
-                    throw Failure.Usage($"Job '{id}' already waits for '{job.Id}' (through \"after\"): waiting for it would make a cycle; nothing was enqueued.");
+                    return id;
                 }
                 if (seen.Add(grand))
                 {
                     next.Enqueue(grand);
                 }
             }
+            return null;
         }
-    }
-
-    /// <summary>
-    /// The ancestor whose "after" names <paramref name="job"/> itself (its parents wait for it: a
-    /// cycle, which only files dropped into pending/ can make), or null. Reads the ancestors' files,
-    /// at most <see cref="MaxAncestors"/>: only for a job the index already found in a cycle.
-    /// </summary>
-    public static string? WaitsForItself(QueueHome home, Job job)
-    {
-        var store = new JobStore(home);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var next = new Queue<string>(job.After ?? []);
-        while (next.TryDequeue(out var id) && seen.Count < MaxAncestors)
-        {
-            if (!seen.Add(id))
-            {
-                continue;
-            }
-            foreach (var grand in store.Locate(id)?.Job?.After ?? [])
-            {
-                if (grand == job.Id)
-                {
-                    return id;
-                }
-                next.Enqueue(grand);
-            }
-        }
-        return null;
     }
 
     private static string DeadReason(QueueHome home, string parent)
