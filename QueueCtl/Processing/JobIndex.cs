@@ -31,7 +31,6 @@ internal sealed record Candidate(string Path, string State, int Priority, DateTi
 /// </summary>
 internal sealed class JobIndex : IDisposable
 {
-
     private static readonly Comparer<Candidate> ReadyOrder = Comparer<Candidate>.Create((a, b) =>
     {
         var byPriority = b.Priority.CompareTo(a.Priority);
@@ -585,17 +584,13 @@ internal sealed class JobIndex : IDisposable
                 if (doomInCycle is { } doom && _byPath.TryGetValue(_home.JobPath(JobState.Pending, doom.Id), out var member))
                 {
                     Remove(member.Path);
-                    member = member with { Doomed = doom.Reason };
-                    _byPath[member.Path] = member;
-                    AddReady(member);
+                    Doom(member, doom.Reason);
                 }
                 return;
             }
             if (check.Outcome == ParentsOutcome.Doomed)
             {
-                candidate = candidate with { Doomed = check.Reason };
-                _byPath[candidate.Path] = candidate;
-                AddReady(candidate); // dead at once, whatever its not_before
+                Doom(candidate, check.Reason!);
                 return;
             }
         }
@@ -611,9 +606,10 @@ internal sealed class JobIndex : IDisposable
 
     /// <summary>
     /// The cycle a waiting child would close by waiting for <paramref name="parent"/>: its members,
-    /// the child first, each waiting for the next (the last for the child); null when there is none. Each held-aside job waits for one parent at a time (the first that has not
-    /// completed), so the chase follows one pointer per step, in memory, and ends within as many
-    /// steps as there are waiting jobs.
+    /// the child first, each waiting for the next (the last for the child); null when there is
+    /// none. Each held-aside job waits for one parent at a time (the first that has not completed),
+    /// so the chase follows one pointer per step, in memory, and ends within as many steps as there
+    /// are waiting jobs.
     /// </summary>
     private List<string>? CycleThrough(string childPath, string parent)
     {
@@ -640,6 +636,14 @@ internal sealed class JobIndex : IDisposable
     }
 
     private static string IdOf(string path) => Path.GetFileNameWithoutExtension(path);
+
+    /// <summary>A candidate that goes dead without running: ready at once, whatever its not_before.</summary>
+    private void Doom(Candidate candidate, string reason)
+    {
+        var doomed = candidate with { Doomed = reason };
+        _byPath[doomed.Path] = doomed;
+        AddReady(doomed);
+    }
 
     private void AddReady(Candidate candidate)
     {
