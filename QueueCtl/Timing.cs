@@ -158,6 +158,9 @@ internal static class Timing
     /// <summary>How long the dashboard's cancel waits for a running job's processes on this host to be gone.</summary>
     public static readonly TimeSpan DashboardKillWait = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>How long a client of the dashboard has to send its request, and again to take the response, before the connection is closed.</summary>
+    public static readonly TimeSpan HttpRequestRead = TimeSpan.FromSeconds(10);
+
     /// <summary>How long the dashboard's web server waits for requests in flight when it stops.</summary>
     public static readonly TimeSpan DashboardShutdown = TimeSpan.FromSeconds(2);
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using QueueCtl.Jobs;
 using QueueCtl.Processing;
 using QueueCtl.Protocol;
@@ -21,35 +20,35 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
     /// <summary>Finish hooks of jobs a cancel sent dead; their failures go to the dashboard's stderr.</summary>
     private readonly FinishHooks _hooks = new(home, new SettingsWatcher(home), line => Console.Error.WriteLine($"queuectl dashboard: {line}"), time);
 
-    public async Task HandleAsync(HttpContext context)
+    public async Task HandleAsync(HttpExchange context)
     {
         var request = context.Request;
         var response = context.Response;
-        response.Headers.XContentTypeOptions = "nosniff";
-        response.Headers.ContentSecurityPolicy = "frame-ancestors 'none'";
-        response.Headers.XFrameOptions = "DENY";
+        response.Headers["X-Content-Type-Options"] = "nosniff";
+        response.Headers["Content-Security-Policy"] = "frame-ancestors 'none'";
+        response.Headers["X-Frame-Options"] = "DENY";
         response.Headers["Referrer-Policy"] = "no-referrer";
-        if (!guard.AllowsHost(request.Host))
+        if (!guard.AllowsHost(request.HostName))
         {
             // Refused before anything is read: a DNS-rebinding page sends its own name here.
-            response.StatusCode = StatusCodes.Status421MisdirectedRequest;
+            response.StatusCode = 421;
             await Text(context, guard.HostRefusal, "text/plain; charset=utf-8");
             return;
         }
         if (!RequestGuard.AllowsOrigin(request))
         {
-            await Error(context, StatusCodes.Status403Forbidden, "Requests from another web origin are refused.");
+            await Error(context, 403, "Requests from another web origin are refused.");
             return;
         }
-        var segments = (request.Path.Value ?? "/").Trim('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var segments = request.Segments;
         if (segments is ["api", ..] && !guard.HasToken(request))
         {
-            await Error(context, StatusCodes.Status401Unauthorized,
+            await Error(context, 401,
                 $"The API needs the token that `queuectl dashboard` printed at start, in the {RequestGuard.TokenHeader} header (open the printed link).");
             return;
         }
-        var get = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method);
-        var post = HttpMethods.IsPost(request.Method);
+        var get = request.Method is "GET" or "HEAD";
+        var post = request.Method == "POST";
         try
         {
             switch (segments)
@@ -98,10 +97,10 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
                     break;
                 case [] or ["metrics"] or ["api", "status" or "workers" or "jobs" or "history" or "queues"] or ["api", "jobs", _]
                     or ["api", "jobs", _, "log" or "retry" or "cancel" or "remove"] or ["api", "dlq", "retry-all"] or ["api", "queues", _, "pause" or "resume"]:
-                    await Error(context, StatusCodes.Status405MethodNotAllowed, $"{request.Method} is not allowed here.");
+                    await Error(context, 405, $"{request.Method} is not allowed here.");
                     break;
                 default:
-                    await Error(context, StatusCodes.Status404NotFound, "No such page.");
+                    await Error(context, 404, "No such page.");
                     break;
             }
         }
@@ -111,12 +110,12 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
         }
     }
 
-    private static async Task Page(HttpContext context)
+    private static async Task Page(HttpExchange context)
     {
         await using var page = typeof(DashboardApi).Assembly.GetManifestResourceStream("dashboard.html")
             ?? throw new InvalidOperationException("The dashboard page is missing from the build.");
         context.Response.ContentType = "text/html; charset=utf-8";
-        context.Response.Headers.CacheControl = "no-store";
+        context.Response.Headers["Cache-Control"] = "no-store";
         await page.CopyToAsync(context.Response.Body);
     }
 
@@ -156,10 +155,10 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
         w.WriteEndArray();
     }
 
-    private async Task Jobs(HttpContext context)
+    private async Task Jobs(HttpExchange context)
     {
-        var query = context.Request.Query;
-        var state = query["state"].ToString();
+        var request = context.Request;
+        var state = request.Query("state");
         if (!JobState.IsValid(state))
         {
             await Error(context, 400, $"Unknown state '{state}'; valid states are {string.Join(", ", JobState.All)}.");
@@ -168,17 +167,17 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
         JobFilter filter;
         try
         {
-            var queue = query["queue"].ToString();
-            filter = JobFilter.Create(queue.Length == 0 ? null : queue, query["label"].Where(v => !string.IsNullOrEmpty(v)).Select(v => v!), query["grep"].ToString(), source: "");
+            var queue = request.Query("queue");
+            filter = JobFilter.Create(queue.Length == 0 ? null : queue, request.QueryAll("label").Where(v => v.Length > 0), request.Query("grep"), source: "");
         }
         catch (Failure e)
         {
             await Error(context, 400, e.Message);
             return;
         }
-        var newest = query["newest"].ToString() is "1" or "true";
-        var offset = int.TryParse(query["offset"], out var o) && o >= 0 ? o : 0;
-        var limit = int.TryParse(query["limit"], out var l) && l > 0 ? Math.Min(l, MaxPageSize) : 50;
+        var newest = request.Query("newest") is "1" or "true";
+        var offset = int.TryParse(request.Query("offset"), out var o) && o >= 0 ? o : 0;
+        var limit = int.TryParse(request.Query("limit"), out var l) && l > 0 ? Math.Min(l, MaxPageSize) : 50;
         // Only the page's files are read (JobPage); with a filter, files in order until the page is full.
         var page = JobPage.Take(new JobStore(home), [state], filter, newest, offset, limit, time.UtcNow());
         await Json(context, w =>
@@ -228,7 +227,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
         });
     }
 
-    private async Task Job(HttpContext context, string id)
+    private async Task Job(HttpExchange context, string id)
     {
         if (await InvalidId(context, id))
         {
@@ -274,7 +273,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
         });
     }
 
-    private async Task Log(HttpContext context, string id)
+    private async Task Log(HttpExchange context, string id)
     {
         if (await InvalidId(context, id))
         {
@@ -286,7 +285,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
             await Text(context, "", "text/plain; charset=utf-8");
             return;
         }
-        var attempt = int.TryParse(context.Request.Query["attempt"], out var a) ? a : attempts.Max();
+        var attempt = int.TryParse(context.Request.Query("attempt"), out var a) ? a : attempts.Max();
         if (!attempts.Contains(attempt))
         {
             await Error(context, 404, $"Job '{id}' has no attempt {attempt}.");
@@ -304,7 +303,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
     }
 
     /// <summary>A finished job (dead or completed) back to pending, attempts 0, history kept.</summary>
-    private async Task Retry(HttpContext context, string id)
+    private async Task Retry(HttpExchange context, string id)
     {
         if (await InvalidId(context, id))
         {
@@ -333,7 +332,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
     /// Pending or failed: to dead/ now (JobControl.CancelResting). Running: a cancel request for its
     /// worker, and its processes on this host killed; the worker ends it as dead (202, look again).
     /// </summary>
-    private async Task Cancel(HttpContext context, string id)
+    private async Task Cancel(HttpExchange context, string id)
     {
         if (await InvalidId(context, id))
         {
@@ -366,7 +365,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
                     if (worker.StartsWith("cancel-", StringComparison.Ordinal) || CancelRequests.Write(home, worker, id, reason))
                     {
                         JobProcesses.KillAll(worker, id, Timing.DashboardKillWait, time);
-                        context.Response.StatusCode = StatusCodes.Status202Accepted;
+                        context.Response.StatusCode = 202;
                         await Done(context, id, JobState.Processing, $"{id}: cancel requested; worker {worker} ends it as dead");
                         return;
                     }
@@ -378,7 +377,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
     }
 
     /// <summary>Deletes a job that is not running, and its logs (JobControl.Remove).</summary>
-    private async Task Remove(HttpContext context, string id)
+    private async Task Remove(HttpExchange context, string id)
     {
         if (await InvalidId(context, id))
         {
@@ -409,9 +408,9 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
     }
 
     /// <summary>Every dead job back to pending; with ?queue=Q only that queue's (the file is read for its queue).</summary>
-    private async Task RetryAll(HttpContext context)
+    private async Task RetryAll(HttpExchange context)
     {
-        var queue = context.Request.Query["queue"].ToString();
+        var queue = context.Request.Query("queue");
         if (queue.Length > 0 && !JobId.IsValid(queue))
         {
             await Error(context, 400, $"Invalid queue name '{queue}': a queue name is {JobId.Rule}.");
@@ -436,11 +435,11 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
         });
     }
 
-    private async Task HistoryOf(HttpContext context)
+    private async Task HistoryOf(HttpExchange context)
     {
-        var query = context.Request.Query;
-        var window = query["window"].ToString() is { Length: > 0 } given ? given : "1h";
-        var queue = query["queue"].ToString();
+        var request = context.Request;
+        var window = request.Query("window") is { Length: > 0 } given ? given : "1h";
+        var queue = request.Query("queue");
         if (queue.Length > 0 && !JobId.IsValid(queue))
         {
             await Error(context, 400, $"Invalid queue name '{queue}': a queue name is {JobId.Rule}.");
@@ -518,7 +517,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
         w.WriteEndObject();
     }
 
-    private async Task PauseOrResume(HttpContext context, string queue, bool pause)
+    private async Task PauseOrResume(HttpExchange context, string queue, bool pause)
     {
         if (!PauseState.IsValidQueue(queue))
         {
@@ -537,7 +536,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
         });
     }
 
-    private static Task Done(HttpContext context, string id, string state, string message) =>
+    private static Task Done(HttpExchange context, string id, string state, string message) =>
         Json(context, w =>
         {
             w.WriteStartObject();
@@ -547,7 +546,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
             w.WriteEndObject();
         });
 
-    private static async Task<bool> InvalidId(HttpContext context, string id)
+    private static async Task<bool> InvalidId(HttpExchange context, string id)
     {
         if (JobId.IsValid(id))
         {
@@ -557,7 +556,7 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
         return true;
     }
 
-    private static async Task Json(HttpContext context, Action<Utf8JsonWriter> write)
+    private static async Task Json(HttpExchange context, Action<Utf8JsonWriter> write)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = PlainJsonEncoder.Instance }))
@@ -565,17 +564,17 @@ internal sealed class DashboardApi(QueueHome home, RequestGuard guard, TimeProvi
             write(w);
         }
         context.Response.ContentType = "application/json; charset=utf-8";
-        context.Response.Headers.CacheControl = "no-store";
+        context.Response.Headers["Cache-Control"] = "no-store";
         await context.Response.Body.WriteAsync(buffer.ToArray());
     }
 
-    private static async Task Text(HttpContext context, string text, string contentType)
+    private static async Task Text(HttpExchange context, string text, string contentType)
     {
         context.Response.ContentType = contentType;
         await context.Response.WriteAsync(text);
     }
 
-    private static Task Error(HttpContext context, int status, string message)
+    private static Task Error(HttpExchange context, int status, string message)
     {
         context.Response.StatusCode = status;
         return Json(context, w =>

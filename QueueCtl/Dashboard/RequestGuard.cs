@@ -1,7 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.AspNetCore.Http;
 
 namespace QueueCtl.Dashboard;
 
@@ -31,13 +30,12 @@ internal sealed class RequestGuard(string token, string bind)
     /// when it is a wildcard (0.0.0.0, ::), any IP literal. Never a DNS name other than localhost:
     /// a name can be pointed at 127.0.0.1 by whoever owns it, an address cannot.
     /// </summary>
-    public bool AllowsHost(HostString host)
+    public bool AllowsHost(string name)
     {
-        if (!host.HasValue)
+        if (name.Length == 0)
         {
             return false;
         }
-        var name = host.Host;
         if (LoopbackNames.Contains(name, StringComparer.OrdinalIgnoreCase))
         {
             return true;
@@ -57,8 +55,8 @@ internal sealed class RequestGuard(string token, string bind)
     /// <summary>No Origin (curl, Prometheus, a same-origin GET), or exactly this page's origin.</summary>
     public static bool AllowsOrigin(HttpRequest request)
     {
-        var origin = request.Headers.Origin.ToString();
-        return origin.Length == 0 || origin.Equals($"http://{request.Host.Value}", StringComparison.OrdinalIgnoreCase);
+        var origin = request.Header("Origin");
+        return origin.Length == 0 || origin.Equals($"http://{request.Host}", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>
@@ -67,9 +65,8 @@ internal sealed class RequestGuard(string token, string bind)
     /// </summary>
     public bool HasToken(HttpRequest request)
     {
-        var headers = request.Headers;
-        var given = headers[TokenHeader].ToString();
-        var auth = headers.Authorization.ToString();
+        var given = request.Header(TokenHeader);
+        var auth = request.Header("Authorization");
         if (given.Length == 0 && auth.StartsWith("Bearer ", StringComparison.Ordinal))
         {
             given = auth["Bearer ".Length..].Trim();
