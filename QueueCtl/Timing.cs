@@ -37,6 +37,9 @@ internal static class Timing
     /// <summary>How long a fenced attempt's job must be found nowhere before its note is given up.</summary>
     public static readonly TimeSpan GoneAfter = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often a worker looks whether config.json changed (a `config set` takes effect within it).</summary>
+    public static readonly TimeSpan SettingsLook = TimeSpan.FromMilliseconds(100);
+
     /// <summary>How often a paused worker looks at the pause switches again (a resume is noticed within it).</summary>
     public static readonly TimeSpan PausePoll = TimeSpan.FromMilliseconds(250);
 

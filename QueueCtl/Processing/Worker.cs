@@ -39,7 +39,7 @@ internal sealed class Worker
         _group = group ?? new WorkerGroup();
         _guardLog = guardLog;
         Id = id;
-        _settings = new SettingsWatcher(home);
+        _settings = new SettingsWatcher(home, time);
         _pause = new PauseState(home);
         _registration = new Registration(home, id, _settings, time);
         _lateFinishes = new LateFinishes(home, id, _registration, Log, time);
