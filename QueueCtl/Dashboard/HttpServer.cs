@@ -111,32 +111,27 @@ internal sealed class HttpServer : IDisposable
             {
                 (request, refusal) = await ReadRequestAsync(stream, reading.Token);
             }
-            HttpExchange exchange;
+            HttpResponse response;
             if (request is null)
             {
-                exchange = new HttpExchange(new HttpRequest("GET", [], [], []));
-                exchange.Response.StatusCode = refusal.Status;
-                exchange.Response.ContentType = "text/plain; charset=utf-8";
-                await exchange.Response.WriteAsync(refusal.Message + "\n");
+                response = PlainText(refusal.Status, refusal.Message);
             }
             else
             {
-                exchange = new HttpExchange(request);
+                var exchange = new HttpExchange(request);
                 try
                 {
                     await handler(exchange);
+                    response = exchange.Response;
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     Console.Error.WriteLine($"queuectl dashboard: {request.Method} /{string.Join('/', request.Segments)} failed: {e.Message}");
-                    exchange = new HttpExchange(request);
-                    exchange.Response.StatusCode = 500;
-                    exchange.Response.ContentType = "text/plain; charset=utf-8";
-                    await exchange.Response.WriteAsync("The dashboard failed to answer this request; its standard error says why.\n");
+                    response = PlainText(500, "The dashboard failed to answer this request; its standard error says why.");
                 }
             }
             using var writing = new CancellationTokenSource(Timing.HttpRequestRead, _time);
-            await WriteResponseAsync(stream, exchange.Response, headOnly: request?.Method == "HEAD", writing.Token);
+            await WriteResponseAsync(stream, response, headOnly: request?.Method == "HEAD", writing.Token);
             client.Shutdown(SocketShutdown.Send);
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
@@ -146,6 +141,14 @@ internal sealed class HttpServer : IDisposable
     }
 
     private readonly record struct Refusal(int Status, string Message);
+
+    /// <summary>A response of one line of text: a refusal, or a route that failed.</summary>
+    private static HttpResponse PlainText(int status, string line)
+    {
+        var response = new HttpResponse { StatusCode = status, ContentType = "text/plain; charset=utf-8" };
+        response.Body.Write(Encoding.UTF8.GetBytes(line + "\n"));
+        return response;
+    }
 
     /// <summary>Reads one request head and drops its body; a request that cannot be served gives the refusal to send instead.</summary>
     private static async Task<(HttpRequest? Request, Refusal Refusal)> ReadRequestAsync(Stream stream, CancellationToken cancel)
